@@ -1,0 +1,176 @@
+"""Command line: ``lcwbench <command>``. The Snakemake rules call these; users may too.
+
+Bad input ends with one line ``lcwbench: error: <what and where>`` on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lcwbench.errors import LcwbenchError
+
+
+def _json(text: str, what: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LcwbenchError(f"--{what} is not valid JSON: {exc}") from None
+
+
+def cmd_train(a) -> None:
+    from lcwbench.runner import train_run
+
+    spec = _json(a.spec, "spec")
+    path = train_run(
+        spec,
+        a.out_dir,
+        data_root=a.data_root,
+        download=a.download,
+        device=a.device,
+        checkpoint_every=a.checkpoint_every,
+        progress=a.progress,
+        max_steps=a.max_steps,
+    )
+    print(f"wrote {path}")
+
+
+def cmd_standin_weights(a) -> None:
+    from lcwbench.metrics import make_standin_weights
+
+    print(f"wrote {make_standin_weights(a.out, seed=a.seed)}")
+
+
+def cmd_refstats(a) -> None:
+    from lcwbench.evaluate import compute_refstats
+
+    n = None if a.n == "all" else int(a.n)
+    out = compute_refstats(
+        a.dataset, _json(a.data, "data"), a.split, n, _json(a.fid, "fid"), a.out,
+        standin_weights=a.standin_weights, data_root=a.data_root, download=a.download, device=a.device,
+    )
+    print(f"wrote {out}")
+
+
+def cmd_evaluate(a) -> None:
+    from lcwbench.evaluate import evaluate_run
+
+    res = evaluate_run(
+        a.run_dir, _json(a.spec, "spec"), a.protocol_name, _json(a.protocol, "protocol"), _json(a.fid, "fid"),
+        a.refstats, a.out, standin_weights=a.standin_weights, data_root=a.data_root, download=a.download,
+        device=a.device,
+    )
+    print(json.dumps({k: v["value"] for k, v in res["metrics"].items()}, indent=1))
+
+
+def cmd_aggregate(a) -> None:
+    from lcwbench.io import write_text
+    from lcwbench.tables import summarize
+
+    df = summarize(a.metrics)
+    write_text(a.out, df.to_csv(index=False, float_format="%.6g"))
+    print(f"wrote {a.out} ({len(df)} rows)")
+
+
+def cmd_table(a) -> None:
+    from lcwbench.tables import read_reported, render_table, summarize, write_table
+
+    runs = {}
+    for path in a.metrics:
+        m = json.loads(Path(path).read_text())
+        runs[m["run"]] = {"cells": m.get("cells", [])}
+    df = render_table(a.paper, a.table, read_reported(a.reported), summarize(a.metrics), runs)
+    write_table(df, a.csv, a.md, a.title or f"{a.paper} {a.table}")
+    print(f"wrote {a.csv} and {a.md} ({len(df)} rows)")
+
+
+def cmd_validate(a) -> None:
+    from lcwbench.config import expand_runs, load_config
+
+    cfg = load_config(a.config)
+    runs = expand_runs(cfg)
+    print(f"{a.config}: valid; {len(cfg['experiments'])} experiments, {len(runs)} runs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lcwbench", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp, data=True):
+        sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        if data:
+            sp.add_argument("--data-root", default=None)
+            sp.add_argument("--download", action="store_true")
+
+    sp = sub.add_parser("train", help="train one run")
+    sp.add_argument("--spec", required=True, help="run spec as JSON (see lcwbench.config.expand_runs)")
+    sp.add_argument("--out-dir", required=True)
+    sp.add_argument("--checkpoint-every", type=int, default=1000)
+    sp.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (no final model)")
+    sp.add_argument("--progress", action="store_true")
+    common(sp)
+    sp.set_defaults(fn=cmd_train)
+
+    sp = sub.add_parser("standin-weights", help="write a stand-in Inception weights file (tests, CI)")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.set_defaults(fn=cmd_standin_weights)
+
+    sp = sub.add_parser("refstats", help="reference-set feature statistics")
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--data", default="{}")
+    sp.add_argument("--split", required=True)
+    sp.add_argument("--n", required=True, help="number of reference items or 'all'")
+    sp.add_argument("--fid", required=True)
+    sp.add_argument("--standin-weights", default=None)
+    sp.add_argument("--out", required=True)
+    common(sp)
+    sp.set_defaults(fn=cmd_refstats)
+
+    sp = sub.add_parser("evaluate", help="evaluate one trained run")
+    sp.add_argument("--run-dir", required=True)
+    sp.add_argument("--spec", required=True)
+    sp.add_argument("--protocol-name", required=True)
+    sp.add_argument("--protocol", required=True)
+    sp.add_argument("--fid", required=True)
+    sp.add_argument("--refstats", required=True)
+    sp.add_argument("--standin-weights", default=None)
+    sp.add_argument("--out", required=True)
+    common(sp)
+    sp.set_defaults(fn=cmd_evaluate)
+
+    sp = sub.add_parser("aggregate", help="tidy summary of metrics.json files")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("metrics", nargs="*")
+    sp.set_defaults(fn=cmd_aggregate)
+
+    sp = sub.add_parser("table", help="render one paper table (reported beside reproduced)")
+    sp.add_argument("--paper", required=True)
+    sp.add_argument("--table", required=True)
+    sp.add_argument("--title", default=None)
+    sp.add_argument("--reported", required=True)
+    sp.add_argument("--csv", required=True)
+    sp.add_argument("--md", required=True)
+    sp.add_argument("metrics", nargs="*")
+    sp.set_defaults(fn=cmd_table)
+
+    sp = sub.add_parser("validate-config", help="check a workflow config")
+    sp.add_argument("config")
+    sp.set_defaults(fn=cmd_validate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except LcwbenchError as exc:
+        print(f"lcwbench: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Workflow configuration: loading, validation (one clear line per problem) and run expansion.
+
+A *run* is one experiment at one seed. Its directory name is built from the dataset, the method, a
+readable tag of the data and method overrides, and the seed, e.g.
+``mnist-cwae-latent_dim8_lr0.001-s0``. Two experiments with identical settings share their runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lcwbench.errors import LcwbenchError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+# dataset parameters that change the images themselves (and so the reference statistics)
+IMAGE_PARAMS = ("image_size", "crop", "true_dim", "out_dim", "hidden", "gen_seed", "sigma", "negative_slope",
+                "n", "noise", "seed")
+
+DEFAULTS: dict[str, Any] = {
+    "data_root": None,
+    "download": False,
+    "reported_csv": "../shared/reference/reported.csv",
+    "device": "auto",
+    "seeds": [0, 1, 2],
+    "checkpoint_every": 1000,
+    "progress": False,
+    "resources": {},
+}
+RESOURCE_DEFAULTS = {
+    "train": {"mem_mb": 16000, "runtime": 720, "gpu": 1, "cpus": 4},
+    "evaluate": {"mem_mb": 16000, "runtime": 120, "gpu": 1, "cpus": 4},
+    "refstats": {"mem_mb": 16000, "runtime": 120, "gpu": 1, "cpus": 4},
+    "small": {"mem_mb": 2000, "runtime": 10, "gpu": 0, "cpus": 1},
+}
+FID_DEFAULTS = {"weights": None, "standin_seed": 0, "implementation": "torch-fidelity", "batch_size": 50}
+PROTOCOL_DEFAULTS = {"n_rec": 10000, "rec_split": "test", "is_splits": 10, "prd": True, "kid": True}
+
+
+def _where(path: list) -> str:
+    return "config" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in path)
+
+
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Check ``cfg`` against the schema and the registries; return it with defaults filled in."""
+    import jsonschema
+
+    from lcwbench.data import DATASETS
+    from lcwbench.methods import get_method, make_config, method_names
+
+    if not isinstance(cfg, dict):
+        raise LcwbenchError(f"config must be a mapping, got {type(cfg).__name__}")
+    schema = _schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(e.absolute_path)))
+    if errors:
+        err = errors[0]
+        where = _where(list(err.absolute_path))
+        if err.validator == "enum" and err.absolute_path and err.absolute_path[-1] == "method":
+            msg = f"unknown method {err.instance!r} at {where}; valid: {', '.join(method_names())}"
+        elif err.validator == "enum" and err.absolute_path and err.absolute_path[-1] == "dataset":
+            msg = f"unknown dataset {err.instance!r} at {where}; valid: {', '.join(DATASETS)}"
+        elif err.validator == "additionalProperties":
+            allowed = sorted(err.schema.get("properties", {}))
+            extra = sorted(set(err.instance) - set(allowed))
+            msg = f"unknown key(s) {', '.join(map(repr, extra))} at {where}; valid: {', '.join(allowed)}"
+        else:
+            msg = f"{where}: {err.message}"
+        raise LcwbenchError(f"invalid config: {msg}")
+
+    out = copy.deepcopy(DEFAULTS)
+    out.update(copy.deepcopy(cfg))
+    out["fid"] = {**FID_DEFAULTS, **out["fid"]}
+    out["protocols"] = {k: {**PROTOCOL_DEFAULTS, **v} for k, v in out["protocols"].items()}
+    out["resources"] = {k: {**v, **out["resources"].get(k, {})} for k, v in RESOURCE_DEFAULTS.items()}
+    for name, exp in out["experiments"].items():
+        where = f"config['experiments'][{name!r}]"
+        if exp["protocol"] not in out["protocols"]:
+            raise LcwbenchError(
+                f"invalid config: {where} names protocol {exp['protocol']!r}; defined: {', '.join(out['protocols'])}"
+            )
+        try:
+            make_config(get_method(exp["method"]), exp.get("params"))
+        except LcwbenchError as exc:
+            raise LcwbenchError(f"invalid config: {where}: {exc}") from None
+    return out
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise LcwbenchError(f"config file not found: {path}")
+    try:
+        cfg = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise LcwbenchError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return validate_config(cfg)
+    except LcwbenchError as exc:
+        raise LcwbenchError(f"{path}: {exc}") from None
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "x".join(_fmt(i) for i in v)
+    return str(v)
+
+
+def tag(*overrides: dict[str, Any]) -> str:
+    """A readable, filesystem-safe tag of override dicts: ``latent_dim8_lr0.001``."""
+    items = sorted((k, v) for d in overrides for k, v in (d or {}).items())
+    if not items:
+        return "default"
+    text = "_".join(f"{k.rstrip('_')}{_fmt(v)}" for k, v in items)
+    text = re.sub(r"[^A-Za-z0-9_.+=-]", "", text)
+    if len(text) > 80:
+        text = text[:60] + "-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+    return text
+
+
+def dataset_key(dataset: str, data: dict[str, Any] | None) -> str:
+    """Names a dataset *as images*: the dataset plus the parameters that change its samples."""
+    image = {k: v for k, v in (data or {}).items() if k in IMAGE_PARAMS}
+    return dataset if not image else f"{dataset}-{tag(image)}"
+
+
+def weights_tag(fid: dict[str, Any]) -> str:
+    if fid["extractor"] == "standin":
+        return f"standin{fid.get('standin_seed', 0)}"
+    if fid.get("weights"):
+        return re.sub(r"[^A-Za-z0-9_.-]", "", Path(fid["weights"]).stem)[:40] or "custom"
+    return "torchfidelity"
+
+
+def refstats_path(cfg: dict[str, Any], dataset: str, data: dict[str, Any] | None, protocol: str) -> str:
+    p = cfg["protocols"][protocol]
+    n = "all" if p["ref_n"] is None else str(p["ref_n"])
+    fid = cfg["fid"]
+    return (
+        f"results/refstats/{dataset_key(dataset, data)}/"
+        f"{p['ref_split']}-n{n}-{fid['extractor']}-{weights_tag(fid)}.npz"
+    )
+
+
+def expand_runs(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """All runs of the config: ``{run_name: spec}``. Specs are plain JSON-able dicts."""
+    runs: dict[str, dict[str, Any]] = {}
+    for exp_name, exp in cfg["experiments"].items():
+        for seed in exp.get("seeds", cfg["seeds"]):
+            data = exp.get("data") or {}
+            params = exp.get("params") or {}
+            name = f"{exp['dataset']}-{exp['method']}-{tag(data, params)}-s{seed}"
+            spec = {
+                "run": name,
+                "dataset": exp["dataset"],
+                "data": data,
+                "method": exp["method"],
+                "params": params,
+                "seed": seed,
+                "protocol": exp["protocol"],
+            }
+            if name in runs:
+                prev = runs[name]
+                if prev["protocol"] != spec["protocol"]:
+                    raise LcwbenchError(
+                        f"invalid config: experiments {prev['experiments'][0]!r} and {exp_name!r} train the same"
+                        " run but evaluate it under different protocols; give one of them a distinct setting"
+                    )
+                prev["experiments"].append(exp_name)
+                prev["cells"] += list(exp.get("cells", []))
+                continue
+            spec["experiments"] = [exp_name]
+            spec["cells"] = list(exp.get("cells", []))
+            spec["resources"] = {**cfg["resources"]["train"], **(exp.get("resources") or {})}
+            spec["refstats"] = refstats_path(cfg, exp["dataset"], data, exp["protocol"])
+            runs[name] = spec
+    return runs
+
+
+def spec_json(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))

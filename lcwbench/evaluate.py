@@ -1,0 +1,274 @@
+"""Reference statistics and run evaluation.
+
+Reference statistics are computed once per (dataset as images, split, n, extractor, weights) and
+saved as ``.npz`` (mean, covariance and the pool3 features, which PRD and KID need); every run's
+evaluation loads them and never recomputes them. The extractor's weights hash is stored with them,
+and an evaluation whose extractor hashes differently refuses to compare against them.
+
+Every metric in ``metrics.json`` is ``{"value": ..., "protocol": {...}}`` so that numbers computed
+differently are never compared silently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lcwbench.config import dataset_key
+from lcwbench.errors import LcwbenchError
+from lcwbench.io import atomic_path, write_json
+from lcwbench.runner import configure_backend, load_model, load_split, pick_device
+
+SAMPLE_SEED_OFFSET = 10_000  # generation noise stream, distinct from the training seed's stream
+REF_SUBSET_SEED = 0  # which reference images make up a subset of size ref_n
+
+
+class Features:
+    """Maps samples to the features the generation metrics use: Inception for images, identity for vectors."""
+
+    def __init__(self, fid_cfg: dict[str, Any], standin_weights: str | None, device: torch.device, is_image: bool):
+        self.is_image = is_image
+        self.batch_size = fid_cfg.get("batch_size", 50)
+        if is_image:
+            from lcwbench.metrics import FeatureExtractor
+
+            weights = standin_weights if fid_cfg["extractor"] == "standin" else fid_cfg.get("weights")
+            self.extractor = FeatureExtractor(
+                fid_cfg["extractor"], weights=weights, device=device, batch_size=self.batch_size
+            )
+            self.protocol = dict(self.extractor.protocol)
+        else:
+            self.extractor = None
+            self.protocol = {
+                "extractor": "none (Frechet distance on the raw vectors)",
+                "is_standin": False,
+                "weights_sha256": None,
+                "implementation": "lcwbench",
+            }
+        self.protocol["fid_arithmetic"] = fid_cfg.get("implementation", "torch-fidelity")
+
+    def __call__(self, batches) -> dict[str, np.ndarray]:
+        if self.extractor is not None:
+            return self.extractor.features_from_batches(batches)
+        pool = np.concatenate([b.detach().reshape(b.shape[0], -1).cpu().double().numpy() for b in batches])
+        return {"pool3": pool}
+
+
+def _batches(x: torch.Tensor, to_float, batch_size: int, device: torch.device):
+    for i in range(0, x.shape[0], batch_size):
+        yield to_float(x[i : i + batch_size].to(device))
+
+
+def compute_refstats(
+    dataset: str,
+    data: dict[str, Any] | None,
+    split: str,
+    n: int | None,
+    fid_cfg: dict[str, Any],
+    out: str | Path,
+    *,
+    standin_weights: str | None = None,
+    data_root=None,
+    download: bool = False,
+    device: str = "auto",
+) -> Path:
+    dev = pick_device(device)
+    configure_backend(dev)
+    image_data = {k: v for k, v in (data or {}).items() if k != "max_items"}
+    ds = load_split({"dataset": dataset, "data": image_data}, split, data_root, download)
+    idx = torch.arange(len(ds))
+    if n is not None and n < len(ds):
+        idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(REF_SUBSET_SEED))[:n].sort().values
+    elif n is not None and n > len(ds):
+        raise LcwbenchError(
+            f"reference set {dataset}/{split} has {len(ds)} items but the protocol asks for ref_n={n};"
+            " lower ref_n or use null for the whole split"
+        )
+    feats = Features(fid_cfg, standin_weights, dev, ds.is_image)
+    t0 = time.perf_counter()
+    f = feats(_batches(ds.x[idx], ds.to_float, feats.batch_size, dev))
+    pool = f["pool3"]
+    protocol = {
+        **feats.protocol,
+        "ref_dataset": dataset_key(dataset, data),
+        "ref_split": split,
+        "ref_n": int(len(idx)),
+        "ref_selection": "all" if len(idx) == len(ds) else f"random subset, seed {REF_SUBSET_SEED}",
+        "sample_shape": list(ds.sample_shape),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            mu=pool.mean(axis=0),
+            sigma=np.cov(pool, rowvar=False),
+            pool3=pool.astype(np.float32),
+            protocol=np.array(json.dumps(protocol, sort_keys=True)),
+        )
+    return Path(out)
+
+
+def load_refstats(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise LcwbenchError(f"reference statistics not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = {k: z[k] for k in ("mu", "sigma", "pool3")}
+            out["protocol"] = json.loads(str(z["protocol"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise LcwbenchError(f"reference statistics {path} are unreadable: {str(exc)[:160]}") from None
+    return out
+
+
+def _fid(mu1, s1, mu2, s2, arithmetic: str) -> float:
+    from lcwbench.metrics import fid_cleanfid, fid_from_stats
+
+    if arithmetic == "clean-fid":
+        return float(fid_cleanfid(mu1, s1, mu2, s2))
+    return float(fid_from_stats(mu1, s1, mu2, s2))
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
+    from torchvision.utils import make_grid
+
+    import lcwbench._tv_compat  # noqa: F401
+
+    grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
+    arr = (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    from PIL import Image
+
+    img = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    spec: dict[str, Any],
+    protocol_name: str,
+    protocol: dict[str, Any],
+    fid_cfg: dict[str, Any],
+    refstats: str | Path,
+    out: str | Path,
+    *,
+    standin_weights: str | None = None,
+    data_root=None,
+    download: bool = False,
+    device: str = "auto",
+) -> dict[str, Any]:
+    from lcwbench.metrics import (
+        compute_prd,
+        inception_score,
+        kid,
+        mse,
+        offdiag_cov,
+        prd_f_beta,
+        psnr,
+        rec_error,
+    )
+
+    t_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    dev = pick_device(device)
+    configure_backend(dev)
+    model = load_model(run_dir / "model.pt", dev)
+    ref = load_refstats(refstats)
+    test = load_split({"dataset": spec["dataset"], "data": spec.get("data")}, protocol["rec_split"], data_root,
+                      download)
+    feats = Features(fid_cfg, standin_weights, dev, test.is_image)
+    if ref["protocol"].get("weights_sha256") != feats.protocol.get("weights_sha256"):
+        raise LcwbenchError(
+            f"reference statistics {refstats} were computed with extractor weights "
+            f"{ref['protocol'].get('weights_sha256')} but this evaluation uses {feats.protocol.get('weights_sha256')};"
+            " delete the stale statistics so the workflow recomputes them"
+        )
+
+    # --- generation -----------------------------------------------------------------------------
+    n_gen = protocol["n_gen"]
+    gen = torch.Generator(device=dev).manual_seed(spec["seed"] + SAMPLE_SEED_OFFSET)
+    first: list[torch.Tensor] = []
+
+    def sample_batches():
+        done = 0
+        with torch.no_grad():
+            while done < n_gen:
+                b = min(feats.batch_size, n_gen - done)
+                x = model.sample(b, generator=gen)
+                if not first:
+                    first.append(x[:64].cpu())
+                done += b
+                yield x
+
+    t0 = time.perf_counter()
+    g = feats(sample_batches())
+    gen_seconds = time.perf_counter() - t0
+    pool = g["pool3"]
+    base = {
+        **{k: v for k, v in ref["protocol"].items() if k != "seconds"},
+        "protocol": protocol_name,
+        "n_gen": n_gen,
+    }
+    metrics: dict[str, dict[str, Any]] = {}
+    fid_value = _fid(pool.mean(axis=0), np.cov(pool, rowvar=False), ref["mu"], ref["sigma"], base["fid_arithmetic"])
+    metrics["fid"] = {"value": fid_value, "protocol": base}
+    if "logits" in g:
+        m, s = inception_score(g["logits"], splits=protocol["is_splits"])
+        metrics["is"] = {"value": float(m), "std": float(s), "protocol": {**base, "is_splits": protocol["is_splits"]}}
+    if protocol.get("kid"):
+        m, s = kid(pool, ref["pool3"].astype(np.float64))
+        metrics["kid"] = {"value": float(m), "std": float(s), "protocol": base}
+    if protocol.get("prd"):
+        n_prd = min(len(pool), len(ref["pool3"]))
+        precision, recall = compute_prd(pool[:n_prd], ref["pool3"][:n_prd].astype(np.float64))
+        f8, f18 = prd_f_beta(precision, recall, beta=8)
+        prd_proto = {**base, "prd_n": n_prd, "num_clusters": 20, "num_angles": 1001, "num_runs": 10}
+        metrics["f8"] = {"value": float(f8), "protocol": prd_proto}
+        metrics["f1_8"] = {"value": float(f18), "protocol": prd_proto}
+
+    # --- reconstruction and latent ----------------------------------------------------------------
+    n_rec = min(protocol["n_rec"], len(test))
+    xs, xhats, zs = [], [], []
+    with torch.no_grad():
+        for xb in _batches(test.x[:n_rec], test.to_float, 500, dev):
+            z = model.encode(xb)
+            xs.append(xb.cpu())
+            zs.append(z.cpu())
+            xhats.append(model.decode(z).cpu())
+    x, xhat, z = torch.cat(xs), torch.cat(xhats), torch.cat(zs)
+    rec_proto = {"split": protocol["rec_split"], "n": n_rec, "dataset": dataset_key(spec["dataset"], spec.get("data"))}
+    metrics["rec_error"] = {"value": rec_error(x, xhat),
+                            "protocol": {**rec_proto, "definition": "per-image sum of squared error, mean"}}
+    metrics["mse"] = {"value": mse(x, xhat), "protocol": {**rec_proto, "definition": "mean squared error per entry"}}
+    if test.is_image:
+        metrics["psnr"] = {"value": psnr(x, xhat, data_range=1.0),
+                           "protocol": {**rec_proto, "definition": "mean per-image PSNR, data range 1"}}
+    metrics["offdiag_cov"] = {"value": offdiag_cov(z),
+                              "protocol": {**rec_proto, "definition": "mean |off-diagonal| of latent covariance"}}
+
+    out = Path(out)
+    if test.is_image:
+        save_grid(first[0], out.parent / "samples.png")
+        pairs = torch.stack([x[:32], xhat[:32]], dim=1).reshape(-1, *x.shape[1:])
+        save_grid(pairs, out.parent / "reconstructions.png")
+    result = {
+        "run": spec["run"],
+        "dataset": spec["dataset"],
+        "method": spec["method"],
+        "seed": spec["seed"],
+        "params": spec.get("params", {}),
+        "data": spec.get("data", {}),
+        "experiments": spec.get("experiments", []),
+        "cells": spec.get("cells", []),
+        "standin": bool(feats.protocol.get("is_standin")),
+        "metrics": metrics,
+        "sample_seed": spec["seed"] + SAMPLE_SEED_OFFSET,
+    }
+    write_json(out, result)  # no timings inside: the same seed gives the same metrics.json
+    print(f"generation+features {gen_seconds:.1f}s, evaluation {time.perf_counter() - t_start:.1f}s")
+    return result

@@ -1,0 +1,124 @@
+"""The method interface every generative model implements, and its configuration handling.
+
+A method is an ``nn.Module`` holding all its networks, with a config dataclass of the paper's
+defaults. The shared training loop (``lcwbench.train``) calls :meth:`Method.train_step` once per
+batch; evaluation uses :meth:`encode`, :meth:`decode`, :meth:`reconstruct` and :meth:`sample`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from lcwbench.errors import LcwbenchError
+
+
+@dataclass
+class MethodConfig:
+    """Hyperparameters common to all methods. Subclasses override defaults with their paper's values."""
+
+    latent_dim: int = 8
+    lr: float = 1e-3
+    batch_size: int = 128
+    epochs: int = 50
+    arch: str = "auto"  # "mlp" (LCW MNIST/F-MNIST net), "conv" (LCW CelebA net) or "auto" by sample shape
+    width: int = 200  # MLP hidden width
+    depth: int = 3  # MLP hidden layers
+
+    def check(self) -> None:
+        """Raise LcwbenchError for values no run can use."""
+        for name in ("latent_dim", "batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise LcwbenchError(f"method parameter {name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise LcwbenchError(f"method parameter lr must be > 0, got {self.lr}")
+
+
+class Method(nn.Module):
+    """Base class. Subclasses set ``name`` and ``Config`` and implement the abstract methods."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
+
+    def __init__(self, cfg: MethodConfig, sample_shape: tuple[int, ...]):
+        super().__init__()
+        self.cfg = cfg
+        self.sample_shape = tuple(sample_shape)
+
+    # -- training ------------------------------------------------------------------------------
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One Adam over all parameters unless a method needs more (the LCW authors used Adam)."""
+        return {"main": torch.optim.Adam(self.parameters(), lr=self.cfg.lr)}
+
+    def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        """One optimisation step on batch ``x``; returns the detached loss terms (scalars)."""
+        raise NotImplementedError
+
+    # -- inference -----------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Latent codes of new samples: the N(0, I) prior unless a method says otherwise."""
+        device = next(self.parameters()).device
+        return torch.randn(n, self.cfg.latent_dim, generator=generator, device=device)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.decode(self.sample_latent(n, generator))
+
+
+def _coerce(value: Any, typ: Any, key: str, method: str) -> Any:
+    origin = typing.get_origin(typ)
+    if typ is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if typ is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if typ is bool and isinstance(value, bool):
+        return value
+    if typ is str and isinstance(value, str):
+        return value
+    if origin is tuple and isinstance(value, list | tuple):
+        return tuple(value)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = typing.get_args(typ)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key, method)
+            except LcwbenchError:
+                continue
+    name = getattr(typ, "__name__", str(typ))
+    raise LcwbenchError(
+        f"method {method!r}: parameter {key!r} must be of type {name}, got {value!r} ({type(value).__name__})"
+    )
+
+
+def make_config(cls: type[Method], params: dict[str, Any] | None) -> MethodConfig:
+    """Build ``cls.Config`` from ``params``; unknown keys and wrong types are one clear error."""
+    # ``lambda`` is a Python keyword, so dataclass fields spell it ``lambda_``; configs may write either.
+    params = {("lambda_" if k == "lambda" else k): v for k, v in (params or {}).items()}
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        raise LcwbenchError(
+            f"method {cls.name!r}: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(fields))}"
+        )
+    hints = typing.get_type_hints(cls.Config)
+    values = {k: _coerce(v, hints[k], k, cls.name) for k, v in params.items()}
+    cfg = cls.Config(**values)
+    cfg.check()
+    return cfg

@@ -1,0 +1,7 @@
+"""Shared network architectures. Every method builds its networks from here."""
+
+from lcwbench.models.conv import ConvDecoder, ConvEncoder
+from lcwbench.models.mlp import MLPDecoder, MLPEncoder, mlp
+from lcwbench.models.select import build_autoencoder
+
+__all__ = ["ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder", "build_autoencoder", "mlp"]

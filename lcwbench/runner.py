@@ -1,0 +1,105 @@
+"""Run-level orchestration: train one run, compute reference statistics, evaluate one run.
+
+These are what the Snakemake rules call (through the ``lcwbench`` CLI). Every output is written
+atomically; a failure leaves no partial output behind.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lcwbench.errors import LcwbenchError
+from lcwbench.io import torch_load, write_json
+from lcwbench.train.loop import CKPT, MODEL, save_model, train
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LcwbenchError("device 'cuda' requested but no CUDA device is available; use device: auto or cpu")
+    return torch.device(device)
+
+
+def configure_backend(device: torch.device) -> None:
+    """Fast defaults on GPUs: TF32 matmuls and cuDNN autotuning."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+
+
+def load_split(spec: dict[str, Any], split: str, data_root=None, download: bool = False):
+    from lcwbench.data import load_dataset
+
+    return load_dataset(spec["dataset"], split, data_root=data_root, download=download, **(spec.get("data") or {}))
+
+
+def train_run(
+    spec: dict[str, Any],
+    out_dir: str | Path,
+    *,
+    data_root=None,
+    download: bool = False,
+    device: str = "auto",
+    checkpoint_every: int = 1000,
+    progress: bool = False,
+    max_steps: int | None = None,
+) -> Path:
+    """Train the run ``spec`` into ``out_dir``; returns the path of ``model.pt``."""
+    from lcwbench.methods import build_method
+
+    out_dir = Path(out_dir)
+    dev = pick_device(device)
+    configure_backend(dev)
+    ds = load_split(spec, "train", data_root, download)
+    torch.manual_seed(spec["seed"])  # network initialisation is part of the seeded run
+    method = build_method(spec["method"], spec.get("params"), ds.sample_shape).to(dev)
+    x = ds.x.to(dev)
+    result = train(
+        method,
+        x,
+        ds.to_float,
+        out_dir,
+        seed=spec["seed"],
+        checkpoint_every=checkpoint_every,
+        max_steps=max_steps,
+        progress=progress,
+    )
+    if max_steps is not None and result.steps < method.cfg.epochs * (len(ds) // method.cfg.batch_size):
+        return out_dir / CKPT
+    info = {
+        "spec": spec,
+        "config": {k: v for k, v in vars(method.cfg).items()},
+        "n_train": len(ds),
+        "steps": result.steps,
+        "epochs": result.epochs,
+        "resumed_from_step": result.resumed_from_step,
+        "train_seconds": round(result.seconds, 3),
+        "device": str(dev),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "final_losses": result.history[-1] if result.history else {},
+    }
+    save_model(method, out_dir / MODEL, extra={"run": spec["run"]})
+    write_json(out_dir / "run.json", info)
+    (out_dir / CKPT).unlink(missing_ok=True)
+    return out_dir / MODEL
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu"):
+    from lcwbench.methods import get_method, make_config
+
+    state = torch_load(path, "model file")
+    try:
+        cls = get_method(state["method"])
+        cfg = make_config(cls, state["config"])
+        method = cls(cfg, tuple(state["sample_shape"]))
+        method.load_state_dict(state["state_dict"])
+    except (KeyError, RuntimeError, TypeError) as exc:
+        raise LcwbenchError(f"model file {path} does not hold a valid lcwbench model: {str(exc)[:160]}") from None
+    return method.to(device).eval()

@@ -1,0 +1,48 @@
+# Aggregation (one tidy row per run x metric) and the papers' tables.
+
+
+def table_runs(table):
+    t = CFG["tables"][table]
+    prefix = f"{t['paper']}/{t['table']}/"
+    return sorted(r for r, s in RUNS.items() if any(c.startswith(prefix) for c in s["cells"]))
+
+
+rule aggregate:
+    input:
+        expand("results/runs/{run}/metrics.json", run=sorted(RUNS)),
+    output:
+        "results/summary.csv",
+    log:
+        "results/logs/aggregate.log",
+    benchmark:
+        "results/benchmarks/aggregate.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"],
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    shell:
+        "lcwbench aggregate --out {output} {input} > {log} 2>&1"
+
+
+rule table:
+    input:
+        lambda w: expand("results/runs/{run}/metrics.json", run=table_runs(w.table)),
+    output:
+        csv="paper_tables/{table}.csv",
+        md="paper_tables/{table}.md",
+    log:
+        "results/logs/tables/{table}.log",
+    benchmark:
+        "results/benchmarks/tables/{table}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"],
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        paper=lambda w: CFG["tables"][w.table]["paper"],
+        table=lambda w: CFG["tables"][w.table]["table"],
+        title=lambda w: shlex.quote(CFG["tables"][w.table].get("title", w.table)),
+        reported=shlex.quote(str(CFG["reported_csv"])),
+    shell:
+        "lcwbench table --paper {params.paper} --table {params.table} --title {params.title}"
+        " --reported {params.reported} --csv {output.csv} --md {output.md} {input} > {log} 2>&1"

@@ -1,0 +1,24 @@
+# Training: one job per run. Resumes from results/runs/<run>/ckpt.pt when a previous attempt died.
+
+
+rule train:
+    output:
+        model="results/runs/{run}/model.pt",
+        info="results/runs/{run}/run.json",
+    log:
+        "results/logs/train/{run}.log",
+    benchmark:
+        "results/benchmarks/train/{run}.tsv"
+    threads: lambda w: res("train", RUNS[w.run])["cpus"]
+    resources:
+        mem_mb=lambda w: res("train", RUNS[w.run])["mem_mb"],
+        runtime=lambda w: res("train", RUNS[w.run])["runtime"],
+        gpu=lambda w: res("train", RUNS[w.run])["gpu"],
+    params:
+        spec=lambda w: q(RUNS[w.run]),
+        outdir=lambda w: f"results/runs/{w.run}",
+        common=common_args(),
+        every=CFG["checkpoint_every"],
+    shell:
+        "lcwbench train --spec {params.spec} --out-dir {params.outdir} --checkpoint-every {params.every}"
+        " {params.common} > {log} 2>&1"
