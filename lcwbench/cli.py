@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from lcwbench.errors import LcwbenchError
 
@@ -77,10 +76,7 @@ def cmd_aggregate(a) -> None:
 def cmd_table(a) -> None:
     from lcwbench.tables import read_reported, render_table, summarize, write_table
 
-    runs = {}
-    for path in a.metrics:
-        m = json.loads(Path(path).read_text())
-        runs[m["run"]] = {"cells": m.get("cells", [])}
+    runs = {run: {"cells": cells} for run, cells in _json(a.cells, "cells").items()}
     df = render_table(a.paper, a.table, read_reported(a.reported), summarize(a.metrics), runs)
     write_table(df, a.csv, a.md, a.title or f"{a.paper} {a.table}")
     print(f"wrote {a.csv} and {a.md} ({len(df)} rows)")
@@ -153,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reported", required=True)
     sp.add_argument("--csv", required=True)
     sp.add_argument("--md", required=True)
+    sp.add_argument("--cells", required=True, help='JSON {run: ["paper/table/dataset/method", ...]}')
     sp.add_argument("metrics", nargs="*")
     sp.set_defaults(fn=cmd_table)
 

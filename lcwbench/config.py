@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -191,5 +190,10 @@ def expand_runs(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return runs
 
 
-def spec_json(spec: dict[str, Any]) -> str:
-    return json.dumps(spec, sort_keys=True, separators=(",", ":"))
+# What defines a trained model. Only these reach the train and evaluate jobs, so that changing a
+# run's table cells, resources or experiment names never retrains or re-evaluates it.
+TRAIN_KEYS = ("run", "dataset", "data", "method", "params", "seed")
+
+
+def train_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: spec[k] for k in TRAIN_KEYS}

@@ -263,8 +263,6 @@ def evaluate_run(
         "seed": spec["seed"],
         "params": spec.get("params", {}),
         "data": spec.get("data", {}),
-        "experiments": spec.get("experiments", []),
-        "cells": spec.get("cells", []),
         "standin": bool(feats.protocol.get("is_standin")),
         "metrics": metrics,
         "sample_seed": spec["seed"] + SAMPLE_SEED_OFFSET,

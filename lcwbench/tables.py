@@ -103,7 +103,9 @@ def read_reported(path: str | Path) -> pd.DataFrame:
 
 
 def _literature(row: pd.Series) -> bool:
-    return "literature" in row["note"].lower() or row["method"].endswith("*")
+    """Rows the paper copied from other papers (marked * in its table; reported.csv notes the asterisk)."""
+    note = row["note"].lower()
+    return ("literature" in note or "asterisk" in note) and "no asterisk" not in note
 
 
 def render_table(

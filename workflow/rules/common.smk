@@ -4,7 +4,7 @@ import json
 import re
 import shlex
 
-from lcwbench.config import dataset_key, weights_tag
+from lcwbench.config import train_spec
 
 
 def q(obj):

@@ -19,7 +19,7 @@ rule evaluate:
         runtime=res("evaluate")["runtime"],
         gpu=res("evaluate")["gpu"],
     params:
-        spec=lambda w: q(RUNS[w.run]),
+        spec=lambda w: q(train_spec(RUNS[w.run])),
         protocol_name=lambda w: RUNS[w.run]["protocol"],
         protocol=lambda w: q(CFG["protocols"][RUNS[w.run]["protocol"]]),
         fid=q(CFG["fid"]),

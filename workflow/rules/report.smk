@@ -43,6 +43,7 @@ rule table:
         table=lambda w: CFG["tables"][w.table]["table"],
         title=lambda w: shlex.quote(CFG["tables"][w.table].get("title", w.table)),
         reported=shlex.quote(str(CFG["reported_csv"])),
+        cells=lambda w: q({r: RUNS[r]["cells"] for r in table_runs(w.table)}),
     shell:
         "lcwbench table --paper {params.paper} --table {params.table} --title {params.title}"
-        " --reported {params.reported} --csv {output.csv} --md {output.md} {input} > {log} 2>&1"
+        " --reported {params.reported} --cells {params.cells} --csv {output.csv} --md {output.md} {input} > {log} 2>&1"

@@ -15,7 +15,7 @@ rule train:
         runtime=lambda w: res("train", RUNS[w.run])["runtime"],
         gpu=lambda w: res("train", RUNS[w.run])["gpu"],
     params:
-        spec=lambda w: q(RUNS[w.run]),
+        spec=lambda w: q(train_spec(RUNS[w.run])),
         outdir=lambda w: f"results/runs/{w.run}",
         common=common_args(),
         every=CFG["checkpoint_every"],
