@@ -32,6 +32,7 @@ def cmd_train(a) -> None:
         checkpoint_every=a.checkpoint_every,
         progress=a.progress,
         max_steps=a.max_steps,
+        base_model=a.base_model,
     )
     print(f"wrote {path}")
 
@@ -76,7 +77,7 @@ def cmd_aggregate(a) -> None:
 def cmd_table(a) -> None:
     from lcwbench.tables import read_reported, render_table, summarize, write_table
 
-    runs = {run: {"cells": cells} for run, cells in _json(a.cells, "cells").items()}
+    runs = _json(a.cells, "cells")
     df = render_table(a.paper, a.table, read_reported(a.reported), summarize(a.metrics), runs)
     write_table(df, a.csv, a.md, a.title or f"{a.paper} {a.table}")
     print(f"wrote {a.csv} and {a.md} ({len(df)} rows)")
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--checkpoint-every", type=int, default=1000)
     sp.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (no final model)")
     sp.add_argument("--progress", action="store_true")
+    sp.add_argument("--base-model", default=None, help="model.pt of the base run (stage-2 methods)")
     common(sp)
     sp.set_defaults(fn=cmd_train)
 
@@ -149,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reported", required=True)
     sp.add_argument("--csv", required=True)
     sp.add_argument("--md", required=True)
-    sp.add_argument("--cells", required=True, help='JSON {run: ["paper/table/dataset/method", ...]}')
+    sp.add_argument("--cells", required=True,
+                    help='JSON {run: {"cells": ["paper/table/dataset/method", ...], "group": ..., "sweep": ...}}')
     sp.add_argument("metrics", nargs="*")
     sp.set_defaults(fn=cmd_table)
 

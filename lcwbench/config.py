@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,8 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
                 f"invalid config: {where} names protocol {exp['protocol']!r}; defined: {', '.join(out['protocols'])}"
             )
         try:
-            make_config(get_method(exp["method"]), exp.get("params"))
+            for params in sweep_points(exp):
+                make_config(get_method(exp["method"]), params)
         except LcwbenchError as exc:
             raise LcwbenchError(f"invalid config: {where}: {exc}") from None
     return out
@@ -155,44 +157,97 @@ def refstats_path(cfg: dict[str, Any], dataset: str, data: dict[str, Any] | None
     )
 
 
+def sweep_points(exp: dict[str, Any]) -> list[dict[str, Any]]:
+    """Method parameters of every point of an experiment's sweep (just ``params`` without a sweep)."""
+    params = exp.get("params") or {}
+    sweep = exp.get("sweep") or {}
+    keys = sorted(sweep)
+    return [{**params, **dict(zip(keys, combo))} for combo in itertools.product(*(sweep[k] for k in keys))]
+
+
+def _core_name(exp: dict[str, Any], params: dict[str, Any], base_core: str | None = None) -> str:
+    core = f"{exp['dataset']}-{exp['method']}-{tag(exp.get('data') or {}, params)}"
+    return core if base_core is None else f"{core}-on-{base_core}"
+
+
+def _base_core(cfg: dict[str, Any], exp_name: str, exp: dict[str, Any]) -> str | None:
+    """The run-name core of the autoencoder a stage-2 experiment (``base:``) is trained on."""
+    from lcwbench.methods import get_method
+
+    needs = getattr(get_method(exp["method"]), "needs_base", False)
+    where = f"config['experiments'][{exp_name!r}]"
+    if not exp.get("base"):
+        if needs:
+            raise LcwbenchError(f"invalid config: {where}: method {exp['method']!r} needs 'base: <experiment name>'")
+        return None
+    if not needs:
+        raise LcwbenchError(f"invalid config: {where}: method {exp['method']!r} takes no 'base'")
+    base = cfg["experiments"].get(exp["base"])
+    if base is None:
+        raise LcwbenchError(
+            f"invalid config: {where} names base {exp['base']!r}; experiments: {', '.join(cfg['experiments'])}"
+        )
+    if base.get("sweep") or base.get("base"):
+        raise LcwbenchError(f"invalid config: {where}: base {exp['base']!r} must be a single autoencoder run per seed")
+    if base["dataset"] != exp["dataset"] or (base.get("data") or {}) != (exp.get("data") or {}):
+        raise LcwbenchError(f"invalid config: {where}: dataset and data must equal those of base {exp['base']!r}")
+    return _core_name(base, base.get("params") or {}, None)
+
+
 def expand_runs(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """All runs of the config: ``{run_name: spec}``. Specs are plain JSON-able dicts."""
+    """All runs of the config: ``{run_name: spec}``. Specs are plain JSON-able dicts.
+
+    An experiment with ``sweep`` expands into one run per sweep point and seed; its table cells take
+    the point with the best mean FID (as the LCW paper's grid search did). An experiment with
+    ``base`` (the Latent Trick) trains on the base experiment's run of the same seed.
+    """
     runs: dict[str, dict[str, Any]] = {}
     for exp_name, exp in cfg["experiments"].items():
-        for seed in exp.get("seeds", cfg["seeds"]):
-            data = exp.get("data") or {}
-            params = exp.get("params") or {}
-            name = f"{exp['dataset']}-{exp['method']}-{tag(data, params)}-s{seed}"
-            spec = {
-                "run": name,
-                "dataset": exp["dataset"],
-                "data": data,
-                "method": exp["method"],
-                "params": params,
-                "seed": seed,
-                "protocol": exp["protocol"],
-            }
-            if name in runs:
-                prev = runs[name]
-                if prev["protocol"] != spec["protocol"]:
-                    raise LcwbenchError(
-                        f"invalid config: experiments {prev['experiments'][0]!r} and {exp_name!r} train the same"
-                        " run but evaluate it under different protocols; give one of them a distinct setting"
-                    )
-                prev["experiments"].append(exp_name)
-                prev["cells"] += list(exp.get("cells", []))
-                continue
-            spec["experiments"] = [exp_name]
-            spec["cells"] = list(exp.get("cells", []))
-            spec["resources"] = {**cfg["resources"]["train"], **(exp.get("resources") or {})}
-            spec["refstats"] = refstats_path(cfg, exp["dataset"], data, exp["protocol"])
-            runs[name] = spec
+        base_core = _base_core(cfg, exp_name, exp)
+        seeds = exp.get("seeds", cfg["seeds"])
+        if base_core is not None:
+            missing = sorted(set(seeds) - set(cfg["experiments"][exp["base"]].get("seeds", cfg["seeds"])))
+            if missing:
+                raise LcwbenchError(
+                    f"invalid config: experiment {exp_name!r} uses seeds {missing} that its base {exp['base']!r} lacks"
+                )
+        for params in sweep_points(exp):
+            for seed in seeds:
+                core = _core_name(exp, params, base_core)
+                name = f"{core}-s{seed}"
+                spec = {
+                    "run": name,
+                    "dataset": exp["dataset"],
+                    "data": exp.get("data") or {},
+                    "method": exp["method"],
+                    "params": params,
+                    "seed": seed,
+                    "base": None if base_core is None else f"{base_core}-s{seed}",
+                    "protocol": exp["protocol"],
+                }
+                if name in runs:
+                    prev = runs[name]
+                    if prev["protocol"] != spec["protocol"]:
+                        raise LcwbenchError(
+                            f"invalid config: experiments {prev['experiments'][0]!r} and {exp_name!r} train the same"
+                            " run but evaluate it under different protocols; give one of them a distinct setting"
+                        )
+                    prev["experiments"].append(exp_name)
+                    prev["cells"] += list(exp.get("cells", []))
+                    continue
+                spec["group"] = core
+                spec["sweep"] = exp_name if exp.get("sweep") else None
+                spec["experiments"] = [exp_name]
+                spec["cells"] = list(exp.get("cells", []))
+                spec["resources"] = {**cfg["resources"]["train"], **(exp.get("resources") or {})}
+                spec["refstats"] = refstats_path(cfg, exp["dataset"], exp.get("data") or {}, exp["protocol"])
+                runs[name] = spec
     return runs
 
 
 # What defines a trained model. Only these reach the train and evaluate jobs, so that changing a
 # run's table cells, resources or experiment names never retrains or re-evaluates it.
-TRAIN_KEYS = ("run", "dataset", "data", "method", "params", "seed")
+TRAIN_KEYS = ("run", "dataset", "data", "method", "params", "seed", "base")
 
 
 def train_spec(spec: dict[str, Any]) -> dict[str, Any]:

@@ -148,6 +148,34 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
         img.save(tmp, format="PNG")
 
 
+def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> dict[str, dict[str, Any]]:
+    """rec_error, mse, psnr and latent off-diagonal covariance on the first ``n_rec`` items of ``rec_split``."""
+    from lcwbench.metrics import mse, offdiag_cov, psnr, rec_error
+
+    n_rec = min(protocol["n_rec"], len(test))
+    xs, xhats, zs = [], [], []
+    with torch.no_grad():
+        for xb in _batches(test.x[:n_rec], test.to_float, 500, dev):
+            z = model.encode(xb)
+            xs.append(xb.cpu())
+            zs.append(z.cpu())
+            xhats.append(model.decode(z).cpu())
+    x, xhat, z = torch.cat(xs), torch.cat(xhats), torch.cat(zs)
+    proto = {"split": protocol["rec_split"], "n": n_rec, "dataset": dataset_key(spec["dataset"], spec.get("data"))}
+    definitions = {
+        "rec_error": (rec_error(x, xhat), "per-image sum of squared error, mean"),
+        "mse": (mse(x, xhat), "mean squared error per entry"),
+        "offdiag_cov": (offdiag_cov(z), "mean |off-diagonal| of latent covariance"),
+    }
+    metrics = {k: {"value": v, "protocol": {**proto, "definition": d}} for k, (v, d) in definitions.items()}
+    if test.is_image:
+        metrics["psnr"] = {"value": psnr(x, xhat, data_range=1.0),
+                           "protocol": {**proto, "definition": "mean per-image PSNR, data range 1"}}
+        pairs = torch.stack([x[:32], xhat[:32]], dim=1).reshape(-1, *x.shape[1:])
+        save_grid(pairs, run_dir / "reconstructions.png")
+    return metrics
+
+
 def evaluate_run(
     run_dir: str | Path,
     spec: dict[str, Any],
@@ -162,16 +190,7 @@ def evaluate_run(
     download: bool = False,
     device: str = "auto",
 ) -> dict[str, Any]:
-    from lcwbench.metrics import (
-        compute_prd,
-        inception_score,
-        kid,
-        mse,
-        offdiag_cov,
-        prd_f_beta,
-        psnr,
-        rec_error,
-    )
+    from lcwbench.metrics import compute_prd, inception_score, kid, prd_f_beta
 
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
@@ -231,31 +250,12 @@ def evaluate_run(
         metrics["f8"] = {"value": float(f8), "protocol": prd_proto}
         metrics["f1_8"] = {"value": float(f18), "protocol": prd_proto}
 
-    # --- reconstruction and latent ----------------------------------------------------------------
-    n_rec = min(protocol["n_rec"], len(test))
-    xs, xhats, zs = [], [], []
-    with torch.no_grad():
-        for xb in _batches(test.x[:n_rec], test.to_float, 500, dev):
-            z = model.encode(xb)
-            xs.append(xb.cpu())
-            zs.append(z.cpu())
-            xhats.append(model.decode(z).cpu())
-    x, xhat, z = torch.cat(xs), torch.cat(xhats), torch.cat(zs)
-    rec_proto = {"split": protocol["rec_split"], "n": n_rec, "dataset": dataset_key(spec["dataset"], spec.get("data"))}
-    metrics["rec_error"] = {"value": rec_error(x, xhat),
-                            "protocol": {**rec_proto, "definition": "per-image sum of squared error, mean"}}
-    metrics["mse"] = {"value": mse(x, xhat), "protocol": {**rec_proto, "definition": "mean squared error per entry"}}
-    if test.is_image:
-        metrics["psnr"] = {"value": psnr(x, xhat, data_range=1.0),
-                           "protocol": {**rec_proto, "definition": "mean per-image PSNR, data range 1"}}
-    metrics["offdiag_cov"] = {"value": offdiag_cov(z),
-                              "protocol": {**rec_proto, "definition": "mean |off-diagonal| of latent covariance"}}
-
+    # --- reconstruction and latent (methods with an encoder) --------------------------------------
     out = Path(out)
     if test.is_image:
         save_grid(first[0], out.parent / "samples.png")
-        pairs = torch.stack([x[:32], xhat[:32]], dim=1).reshape(-1, *x.shape[1:])
-        save_grid(pairs, out.parent / "reconstructions.png")
+    if getattr(model, "has_encoder", True):
+        metrics.update(reconstruction_metrics(model, test, protocol, spec, dev, out.parent))
     result = {
         "run": spec["run"],
         "dataset": spec["dataset"],

@@ -49,28 +49,37 @@ def train_run(
     checkpoint_every: int = 1000,
     progress: bool = False,
     max_steps: int | None = None,
+    base_model: str | Path | None = None,
 ) -> Path:
-    """Train the run ``spec`` into ``out_dir``; returns the path of ``model.pt``."""
+    """Train the run ``spec`` into ``out_dir``; returns the path of ``model.pt``.
+
+    Stage-2 methods (``needs_base``) get the frozen model of ``base_model`` (the spec's base run).
+    """
     from lcwbench.methods import build_method
 
     out_dir = Path(out_dir)
     dev = pick_device(device)
     configure_backend(dev)
     ds = load_split(spec, "train", data_root, download)
+    base = None
+    if spec.get("base"):
+        if base_model is None:
+            raise LcwbenchError(f"run {spec['run']} is built on run {spec['base']}: pass its model file (--base-model)")
+        base = load_model(base_model, dev)
     torch.manual_seed(spec["seed"])  # network initialisation is part of the seeded run
-    method = build_method(spec["method"], spec.get("params"), ds.sample_shape).to(dev)
-    x = ds.x.to(dev)
+    method = build_method(spec["method"], spec.get("params"), ds.sample_shape, base=base).to(dev)
+    x, to_float = method.training_data(ds.x.to(dev), ds.to_float)
     result = train(
         method,
         x,
-        ds.to_float,
+        to_float,
         out_dir,
         seed=spec["seed"],
         checkpoint_every=checkpoint_every,
         max_steps=max_steps,
         progress=progress,
     )
-    if max_steps is not None and result.steps < method.cfg.epochs * (len(ds) // method.cfg.batch_size):
+    if max_steps is not None and result.steps < method.cfg.epochs * (len(x) // method.cfg.batch_size):
         return out_dir / CKPT
     info = {
         "spec": spec,

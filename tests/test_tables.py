@@ -104,3 +104,15 @@ def test_protocol_id_ignores_location_only():
 def test_real_reported_csv_renders_lcw_table2_with_every_cell(reported_csv):
     df = render_table("lcw", "table2", read_reported(reported_csv), summarize([]), {})
     assert len(df) == 25 and (df.n_seeds == 0).all()
+
+
+def test_sweep_cell_uses_the_point_with_best_mean_fid(tmp_path, reported):
+    files = [
+        _metrics(tmp_path, "a-s0", 0, 10.0, 50.0), _metrics(tmp_path, "a-s1", 1, 10.0, 52.0),  # mean FID 51
+        _metrics(tmp_path, "b-s0", 0, 20.0, 40.0), _metrics(tmp_path, "b-s1", 1, 22.0, 44.0),  # mean FID 42: best
+    ]
+    runs = {r: {"cells": ["p/t/MNIST/AE"], "group": r[0], "sweep": "grid"} for r in ("a-s0", "a-s1", "b-s0", "b-s1")}
+    df = render_table("p", "t", reported, summarize(files), runs)
+    rec = df[(df.method == "AE") & (df.metric == "rec_error")].iloc[0]
+    assert rec.reproduced_mean == pytest.approx(21.0) and rec.runs == "b-s0 b-s1"
+    assert "best of 2/2 sweep points by mean FID: b" in rec.note

@@ -28,12 +28,24 @@ def get_method(name: str) -> type[Method]:
         raise LcwbenchError(f"unknown method {name!r}; valid: {', '.join(method_names())}") from None
 
 
-def build_method(name: str, params: dict[str, Any] | None, sample_shape: tuple[int, ...]) -> Method:
+def build_method(
+    name: str, params: dict[str, Any] | None, sample_shape: tuple[int, ...], base: Method | None = None
+) -> Method:
+    """Build method ``name`` from ``params``; ``base`` is the trained model a stage-2 method builds on."""
     cls = get_method(name)
-    return cls(make_config(cls, params), sample_shape)
+    return cls(make_config(cls, params), sample_shape, base=base)
 
 
 # Importing the modules registers them.
-from lcwbench.methods import ae, cwae  # noqa: E402,F401
+from lcwbench.methods import (  # noqa: E402,F401
+    ae,
+    cw2,
+    cw_generator,
+    cwae,
+    latent_trick,
+    sw_generator,
+    vae,
+    wae_mmd,
+)
 
 __all__ = ["REGISTRY", "Method", "MethodConfig", "build_method", "get_method", "make_config", "method_names"]

@@ -33,8 +33,8 @@ class AE(Method):
     name = "ae"
     Config = AEConfig
 
-    def __init__(self, cfg: AEConfig, sample_shape: tuple[int, ...]):
-        super().__init__(cfg, sample_shape)
+    def __init__(self, cfg: AEConfig, sample_shape: tuple[int, ...], base: Method | None = None):
+        super().__init__(cfg, sample_shape, base)
         self.encoder, self.decoder = build_autoencoder(sample_shape, cfg.latent_dim, cfg.arch, cfg.width, cfg.depth)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,14 +1,23 @@
 """The method interface every generative model implements, and its configuration handling.
 
 A method is an ``nn.Module`` holding all its networks, with a config dataclass of the paper's
-defaults. The shared training loop (``lcwbench.train``) calls :meth:`Method.train_step` once per
-batch; evaluation uses :meth:`encode`, :meth:`decode`, :meth:`reconstruct` and :meth:`sample`.
+defaults. The shared training loop (``lcwbench.train``) trains on what :meth:`Method.training_data`
+returns and calls :meth:`Method.train_step` once per batch; evaluation uses :meth:`encode`,
+:meth:`decode`, :meth:`reconstruct` and :meth:`sample`.
+
+Two class flags tell the harness what kind of model a method is:
+
+* ``has_encoder`` is False for pure generators (noise -> data); evaluation then skips the
+  reconstruction and latent metrics, and :meth:`encode` raises.
+* ``needs_base`` is True for a second-stage model built on a finished, frozen method (the Latent
+  Trick); it is constructed with ``base=`` that method.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -44,13 +53,24 @@ class Method(nn.Module):
 
     name: ClassVar[str]
     Config: ClassVar[type[MethodConfig]] = MethodConfig
+    has_encoder: ClassVar[bool] = True
+    needs_base: ClassVar[bool] = False
 
-    def __init__(self, cfg: MethodConfig, sample_shape: tuple[int, ...]):
+    def __init__(self, cfg: MethodConfig, sample_shape: tuple[int, ...], base: Method | None = None):
         super().__init__()
+        if self.needs_base and base is None:
+            raise LcwbenchError(f"method {self.name!r} is built on a trained model; no base model was given")
         self.cfg = cfg
         self.sample_shape = tuple(sample_shape)
 
     # -- training ------------------------------------------------------------------------------
+    def training_data(
+        self, x: torch.Tensor, to_float: Callable[[torch.Tensor], torch.Tensor]
+    ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+        """What the shared loop trains on, given the whole training set ``x`` (on the device) and the
+        map ``to_float`` from a stored batch to floats. Default: the data unchanged."""
+        return x, to_float
+
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One Adam over all parameters unless a method needs more (the LCW authors used Adam)."""
         return {"main": torch.optim.Adam(self.parameters(), lr=self.cfg.lr)}
@@ -78,6 +98,13 @@ class Method(nn.Module):
         return self.decode(self.sample_latent(n, generator))
 
 
+def optimiser_step(opt: torch.optim.Optimizer, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Minimise ``terms["total"]`` with one step of ``opt`` (gradients already zeroed); return detached terms."""
+    terms["total"].backward()
+    opt.step()
+    return {k: v.detach() for k, v in terms.items()}
+
+
 def _coerce(value: Any, typ: Any, key: str, method: str) -> Any:
     origin = typing.get_origin(typ)
     if typ is float and isinstance(value, int | float) and not isinstance(value, bool):
@@ -90,6 +117,8 @@ def _coerce(value: Any, typ: Any, key: str, method: str) -> Any:
         return value
     if origin is tuple and isinstance(value, list | tuple):
         return tuple(value)
+    if (typ is dict or origin is dict) and isinstance(value, dict):
+        return dict(value)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         args = typing.get_args(typ)
         if value is None and type(None) in args:

@@ -1,7 +1,16 @@
 """Shared network architectures. Every method builds its networks from here."""
 
 from lcwbench.models.conv import ConvDecoder, ConvEncoder
+from lcwbench.models.latent import LatentGenerator
 from lcwbench.models.mlp import MLPDecoder, MLPEncoder, mlp
 from lcwbench.models.select import build_autoencoder
 
-__all__ = ["ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder", "build_autoencoder", "mlp"]
+__all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
+    "LatentGenerator",
+    "MLPDecoder",
+    "MLPEncoder",
+    "build_autoencoder",
+    "mlp",
+]

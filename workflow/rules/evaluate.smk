@@ -8,7 +8,6 @@ rule evaluate:
         standin=standin_input(),
     output:
         metrics="results/runs/{run}/metrics.json",
-        samples="results/runs/{run}/samples.png",
     log:
         "results/logs/evaluate/{run}.log",
     benchmark:

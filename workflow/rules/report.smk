@@ -43,7 +43,9 @@ rule table:
         table=lambda w: CFG["tables"][w.table]["table"],
         title=lambda w: shlex.quote(CFG["tables"][w.table].get("title", w.table)),
         reported=shlex.quote(str(CFG["reported_csv"])),
-        cells=lambda w: q({r: RUNS[r]["cells"] for r in table_runs(w.table)}),
+        cells=lambda w: q(
+            {r: {k: RUNS[r][k] for k in ("cells", "group", "sweep")} for r in table_runs(w.table)}
+        ),
     shell:
         "lcwbench table --paper {params.paper} --table {params.table} --title {params.title}"
         " --reported {params.reported} --cells {params.cells} --csv {output.csv} --md {output.md} {input} > {log} 2>&1"

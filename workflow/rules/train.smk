@@ -1,7 +1,14 @@
 # Training: one job per run. Resumes from results/runs/<run>/ckpt.pt when a previous attempt died.
 
 
+def base_model(w):
+    base = RUNS[w.run]["base"]
+    return [f"results/runs/{base}/model.pt"] if base else []
+
+
 rule train:
+    input:
+        base=base_model,
     output:
         model="results/runs/{run}/model.pt",
         info="results/runs/{run}/run.json",
@@ -19,6 +26,7 @@ rule train:
         outdir=lambda w: f"results/runs/{w.run}",
         common=common_args(),
         every=CFG["checkpoint_every"],
+        base=lambda w, input: f"--base-model {input.base[0]}" if input.base else "",
     shell:
         "lcwbench train --spec {params.spec} --out-dir {params.outdir} --checkpoint-every {params.every}"
-        " {params.common} > {log} 2>&1"
+        " {params.base} {params.common} > {log} 2>&1"
