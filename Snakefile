@@ -33,6 +33,7 @@ include: "workflow/rules/reference.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -40,4 +41,6 @@ rule all:
         "results/summary.csv",
         expand("paper_tables/{table}.csv", table=list(CFG["tables"])),
         expand("paper_tables/{table}.md", table=list(CFG["tables"])),
+        expand("paper_tables/figures/runs/{run}", run=sorted(RUNS)),
+        expand("paper_tables/figures/{figure}.png", figure=list(CFG["figures"])),
     default_target: True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from lcwbench.errors import LcwbenchError
 
@@ -83,6 +84,40 @@ def cmd_table(a) -> None:
     print(f"wrote {a.csv} and {a.md} ({len(df)} rows)")
 
 
+def cmd_figures(a) -> None:
+    """Per-run figures: samples, reconstructions beside test images (LCW Fig. 5), LT interpolations (Fig. 7)."""
+    from lcwbench import figures
+    from lcwbench.runner import load_model, load_split
+
+    spec = _json(a.spec, "spec")
+    out = Path(a.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = load_model(Path(a.run_dir) / "model.pt")
+    figures.sample_grid(model, out / "samples.png", seed=spec["seed"], title=spec["run"])
+    if getattr(model, "has_encoder", True):
+        test = load_split(spec, "test", a.data_root, a.download)
+        if test.is_image:
+            x = test.to_float(test.x[:16])
+            figures.reconstruction_figure(model, x, out / "reconstructions.png", title="test images | reconstructions")
+    if hasattr(model, "lg"):
+        figures.lt_interpolations(model, out / "lt_interpolations.png", seed=spec["seed"])
+    print(f"wrote {out}")
+
+
+def cmd_latent_figure(a) -> None:
+    """LCW Fig. 4: encoded test data vs Latent Trick samples for 2-D latent models."""
+    from lcwbench import figures
+    from lcwbench.runner import load_model, load_split
+
+    panels = _json(a.panels, "panels")
+    models = {label: (load_model(base), load_model(lt) if lt else None) for label, (base, lt) in panels.items()}
+    ds = load_split({"dataset": a.dataset, "data": {}}, a.split, a.data_root, a.download)
+    n = min(a.n, len(ds))
+    x = ds.to_float(ds.x[:n])
+    figures.latent_comparison(models, x, a.out, labels=None if ds.y is None else ds.y[:n])
+    print(f"wrote {a.out}")
+
+
 def cmd_validate(a) -> None:
     from lcwbench.config import expand_runs, load_config
 
@@ -155,6 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help='JSON {run: {"cells": ["paper/table/dataset/method", ...], "group": ..., "sweep": ...}}')
     sp.add_argument("metrics", nargs="*")
     sp.set_defaults(fn=cmd_table)
+
+    sp = sub.add_parser("figures", help="per-run figures (samples, reconstructions, LT interpolations)")
+    sp.add_argument("--run-dir", required=True)
+    sp.add_argument("--spec", required=True)
+    sp.add_argument("--out-dir", required=True)
+    common(sp)
+    sp.set_defaults(fn=cmd_figures)
+
+    sp = sub.add_parser("latent-figure", help="2-D latents vs Latent Trick samples (LCW Fig. 4)")
+    sp.add_argument("--panels", required=True, help='JSON {label: [base model.pt, latent-trick model.pt or null]}')
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--split", default="test")
+    sp.add_argument("--n", type=int, default=2000)
+    sp.add_argument("--out", required=True)
+    common(sp)
+    sp.set_defaults(fn=cmd_latent_figure)
 
     sp = sub.add_parser("validate-config", help="check a workflow config")
     sp.add_argument("config")

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 1000,
     "progress": False,
     "resources": {},
+    "figures": {},
 }
 RESOURCE_DEFAULTS = {
     "train": {"mem_mb": 16000, "runtime": 720, "gpu": 1, "cpus": 4},
@@ -96,6 +97,18 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
                 make_config(get_method(exp["method"]), params)
         except LcwbenchError as exc:
             raise LcwbenchError(f"invalid config: {where}: {exc}") from None
+    for name, fig in out["figures"].items():
+        for label, (base, lt) in fig["panels"].items():
+            where = f"config['figures'][{name!r}]['panels'][{label!r}]"
+            for exp in (base, lt):
+                if exp is not None and exp not in out["experiments"]:
+                    raise LcwbenchError(f"invalid config: {where} names experiment {exp!r}, which is not defined")
+            if lt is not None and out["experiments"][lt].get("base") != base:
+                raise LcwbenchError(f"invalid config: {where}: experiment {lt!r} is not built on {base!r}")
+            seed = fig.get("seed", 0)
+            for exp in (base, lt):
+                if exp is not None and seed not in out["experiments"][exp].get("seeds", out["seeds"]):
+                    raise LcwbenchError(f"invalid config: {where}: experiment {exp!r} has no seed {seed}")
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import lcwbench._tv_compat  # noqa: F401  (must run before any torchvision import below)
 from lcwbench.config import dataset_key
 from lcwbench.errors import LcwbenchError
 from lcwbench.io import atomic_path, write_json
@@ -136,8 +137,6 @@ def _fid(mu1, s1, mu2, s2, arithmetic: str) -> float:
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
     from torchvision.utils import make_grid
-
-    import lcwbench._tv_compat  # noqa: F401
 
     grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
     arr = (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

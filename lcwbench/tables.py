@@ -183,7 +183,9 @@ def render_table(
                 "reproduced_mean": mean,
                 "reproduced_std": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
                 "n_seeds": int(g["seed"].nunique()),
-                "difference": mean - base["reported"] if pd.notna(base["reported"]) else float("nan"),
+                # a stand-in extractor's FID/IS/PRD says nothing about the paper: no difference is shown
+                "difference": (mean - base["reported"]
+                               if pd.notna(base["reported"]) and not proto.get("is_standin") else float("nan")),
                 "runs": " ".join(sorted(g["run"])),
                 "protocol_id": pid,
                 "protocol": describe_protocol(proto),

@@ -37,3 +37,7 @@ def test_second_call_does_nothing_once_ops_exist():
 def test_package_modules_that_use_torchvision_import_cleanly_in_a_fresh_process():
     res = _run("import lcwbench.metrics.inception, lcwbench.evaluate, torch_fidelity, cleanfid; print('ok')")
     assert res.returncode == 0, res.stderr
+    # save_grid imports torchvision lazily: it must work as the first torchvision user of a process
+    res = _run("import torch, tempfile, pathlib; from lcwbench.evaluate import save_grid; "
+               "save_grid(torch.rand(4, 1, 8, 8), pathlib.Path(tempfile.mkdtemp()) / 'g.png')")
+    assert res.returncode == 0, res.stderr

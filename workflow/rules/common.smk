@@ -58,5 +58,6 @@ for _path, (_ds, _data, _proto) in REFSTATS.items():
 wildcard_constraints:
     run=alternatives(RUNS),
     table=alternatives(CFG["tables"]),
+    figure=alternatives(CFG["figures"]),
     dskey=alternatives(k for k, _ in REF_KEYS),
     refname=alternatives(n for _, n in REF_KEYS),
