@@ -2,7 +2,7 @@
 
 Runs Snakemake in a temporary working directory so the project's own results/ and paper_tables/
 are untouched. First only `paper_tables/table2.csv` is asked for (as a user would), then the default
-target, which must add the aggregate without retraining or re-evaluating anything.
+target, which must add the aggregate and the figures without retraining or re-evaluating anything.
 """
 
 from __future__ import annotations
@@ -64,5 +64,8 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
 
     log = snakemake(tmp_path, shared_data)
     assert "rule train" not in log and "rule evaluate" not in log and "rule refstats" not in log
+    for run in runs:
+        figs = tmp_path / "paper_tables" / "figures" / "runs" / run.name
+        assert (figs / "samples.png").stat().st_size > 0 and (figs / "reconstructions.png").stat().st_size > 0
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
     assert summary.run.nunique() == 4 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
