@@ -1,8 +1,10 @@
-"""End to end: the smoke DAG on real MNIST (train -> shared reference statistics -> evaluate -> table).
+"""End to end: the smoke DAG on real data subsets (train -> shared reference statistics -> evaluate ->
+tables and figures), in a temporary working directory so the project's results/ and paper_tables/
+are untouched.
 
-Runs Snakemake in a temporary working directory so the project's own results/ and paper_tables/
-are untouched. First only `paper_tables/table2.csv` is asked for (as a user would), then the default
-target, which must add the aggregate and the figures without retraining or re-evaluating anything.
+First only `paper_tables/table2.csv` is asked for, as a user would; then the default target, which
+adds the other tables, the figures and the aggregate without retraining what Table 2 already
+trained; then a dry run must find nothing to do.
 """
 
 from __future__ import annotations
@@ -19,53 +21,90 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def snakemake(workdir: Path, shared: Path, *targets: str) -> str:
+def snakemake(workdir: Path, shared: Path, *args: str) -> str:
     cmd = [
         sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(ROOT / "config" / "smoke.yaml"),
         "--config", f"reported_csv={shared.parent / 'reference' / 'reported.csv'}", f"data_root={shared}",
-        "--cores", "2", "--resources", "gpu=1", "--keep-going", *targets,
+        "--cores", "2", "--resources", "gpu=1", "--keep-going", *args,
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=2400)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     return res.stdout + res.stderr
+
+
+def cell(table: pd.DataFrame, method: str, metric: str) -> pd.Series:
+    rows = table[(table.dataset == table.dataset.iloc[0]) & (table.method == method) & (table.metric == metric)]
+    assert len(rows) == 1, (method, metric, rows)
+    return rows.iloc[0]
 
 
 @pytest.mark.slow
 def test_smoke_dag_end_to_end(tmp_path, shared_data):
     log = snakemake(tmp_path, shared_data, "paper_tables/table2.csv")
-    assert "11 of 11 steps (100%) done" in log  # stand-in weights, refstats, 4 train, 4 evaluate, table
+    # stand-in weights, MNIST refstats, 9 train (AE, CWAE x2 seeds; CW2 grid x2; 3 LT), 9 evaluate, table
+    assert "21 of 21 steps (100%) done" in log
 
-    table = pd.read_csv(tmp_path / "paper_tables" / "table2.csv")
-    assert len(table) == 25  # every cell of Table 2 once: both seeds share one protocol per metric
-    done = table[table.n_seeds > 0]
-    assert sorted(zip(done.method, done.metric)) == [("AE", "fid"), ("AE", "rec_error"),
-                                                     ("CWAE", "fid"), ("CWAE", "rec_error")]
-    assert (done.n_seeds == 2).all() and done.reproduced_mean.notna().all() and done.reproduced_std.notna().all()
+    t2 = pd.read_csv(tmp_path / "paper_tables" / "table2.csv")
+    assert len(t2) == 25  # every cell of LCW Table 2 once
+    done = t2[t2.n_seeds > 0]
+    assert sorted(zip(done.method, done.metric)) == sorted(
+        [("AE", "fid"), ("AE", "rec_error"), ("CWAE", "fid"), ("CWAE", "rec_error"), ("CW2", "fid"),
+         ("CW2", "rec_error"), ("AE+LT", "fid"), ("CWAE+LT", "fid"), ("LCW", "fid")]
+    )
+    assert done.reproduced_mean.notna().all()
+    for method in ("AE", "CWAE"):
+        row = cell(t2, method, "rec_error")
+        assert row.n_seeds == 2 and pd.notna(row.reproduced_std) and pd.notna(row.difference)
+    assert "best of 2/2 sweep points by mean FID" in cell(t2, "CW2", "fid").note
     assert done[done.metric == "fid"].note.str.contains("STAND-IN").all()
+    assert done[done.metric == "fid"].difference.isna().all()  # no difference against a stand-in FID
     assert "Stand-in extractor" in (tmp_path / "paper_tables" / "table2.md").read_text()
 
-    # one reference-statistics node shared by all four evaluations
-    refs = list((tmp_path / "results" / "refstats").rglob("*.npz"))
-    assert [p.name for p in refs] == ["train-n100-standin-standin0.npz"]
+    # one reference-statistics node shared by all nine evaluations
+    refs = sorted(p.relative_to(tmp_path / "results" / "refstats") for p in (tmp_path / "results" / "refstats").rglob("*.npz"))
+    assert refs == [Path("mnist/train-n64-standin-standin0.npz")]
 
     runs = sorted((tmp_path / "results" / "runs").iterdir())
-    assert len(runs) == 4
+    assert len(runs) == 9
+    lt_runs = [r for r in runs if "-latent_trick-" in r.name]
+    assert len(lt_runs) == 3 and all("-on-mnist-" in r.name for r in lt_runs)
     for run in runs:
         m = json.loads((run / "metrics.json").read_text())
         fid = m["metrics"]["fid"]
         assert fid["protocol"]["is_standin"] is True and re.fullmatch(r"[0-9a-f]{64}", fid["protocol"]["weights_sha256"])
-        assert fid["protocol"]["n_gen"] == 100 and fid["protocol"]["ref_n"] == 100
+        assert fid["protocol"]["n_gen"] == 64 and fid["protocol"]["ref_n"] == 64
         assert {"fid", "is", "kid", "f8", "f1_8", "rec_error", "mse", "psnr", "offdiag_cov"} <= set(m["metrics"])
         assert (run / "samples.png").stat().st_size > 0 and not (run / "ckpt.pt").exists()
         for sub in ("train", "evaluate"):
             assert (tmp_path / "results" / "logs" / sub / f"{run.name}.log").exists()
             assert (tmp_path / "results" / "benchmarks" / sub / f"{run.name}.tsv").exists()
+    mtimes = {r.name: (r / "model.pt").stat().st_mtime_ns for r in runs}
 
-    log = snakemake(tmp_path, shared_data)
-    assert "rule train" not in log and "rule evaluate" not in log and "rule refstats" not in log
-    for run in runs:
-        figs = tmp_path / "paper_tables" / "figures" / "runs" / run.name
-        assert (figs / "samples.png").stat().st_size > 0 and (figs / "reconstructions.png").stat().st_size > 0
+    snakemake(tmp_path, shared_data)
+    assert {r.name: (r / "model.pt").stat().st_mtime_ns for r in runs} == mtimes  # nothing retrained
+    for name in ("table1", "table3", "table4"):
+        assert (tmp_path / "paper_tables" / f"{name}.md").exists()
+    t1 = pd.read_csv(tmp_path / "paper_tables" / "table1.csv")
+    assert {"CWAE", "CW2", "CW-Generator", "SW-Generator"} <= set(t1[(t1.dataset == "MNIST") & (t1.n_seeds > 0)].method)
+    t3 = pd.read_csv(tmp_path / "paper_tables" / "table3.csv")
+    assert set(t3[(t3.dataset == "MNIST") & (t3.n_seeds > 0)].method) == {"CW-Generator", "SW-Generator", "LCW"}
+    t4 = pd.read_csv(tmp_path / "paper_tables" / "table4.csv")
+    assert set(t4[t4.n_seeds > 0].method) == {"VAE"}
+    assert t4[t4.method == "DCGAN"].note.str.contains("literature").all()
+
+    figures = tmp_path / "paper_tables" / "figures"
+    assert (figures / "smoke_fig4_fmnist.png").stat().st_size > 0
+    all_runs = sorted((tmp_path / "results" / "runs").iterdir())
+    assert len(all_runs) == 14
+    for run in all_runs:
+        figs = figures / "runs" / run.name
+        assert (figs / "samples.png").stat().st_size > 0
+        if "-latent_trick-" in run.name:
+            assert (figs / "lt_interpolations.png").exists() and (figs / "lt_interpolations_latent.png").exists()
+        if "_generator-" not in run.name:  # cw_generator, sw_generator have no encoder
+            assert (figs / "reconstructions.png").exists()
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
-    assert summary.run.nunique() == 4 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+    assert summary.run.nunique() == 14 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+
+    assert "Nothing to be done" in snakemake(tmp_path, shared_data, "-n")
