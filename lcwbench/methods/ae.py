@@ -47,11 +47,3 @@ class AE(Method):
         """Loss terms for batch ``x``; ``total`` is what is minimised."""
         rec = sum_sq_error(self.decode(self.encode(x)), x)
         return {"total": rec, "rec": rec}
-
-    def train_step(self, x, opts):
-        opt = opts["main"]
-        opt.zero_grad(set_to_none=True)
-        terms = self.losses(x)
-        terms["total"].backward()
-        opt.step()
-        return {k: v.detach() for k, v in terms.items()}

@@ -75,9 +75,17 @@ class Method(nn.Module):
         """One Adam over all parameters unless a method needs more (the LCW authors used Adam)."""
         return {"main": torch.optim.Adam(self.parameters(), lr=self.cfg.lr)}
 
-    def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
-        """One optimisation step on batch ``x``; returns the detached loss terms (scalars)."""
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Loss terms for batch ``x``; ``total`` is what is minimised."""
         raise NotImplementedError
+
+    def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        """One optimisation step on batch ``x``; returns the detached loss terms (scalars).
+
+        Default: minimise ``losses(x)["total"]`` with the single optimiser ``main``. Methods with
+        several optimisers or their own inputs (e.g. noise) override this.
+        """
+        return optimiser_step(opts["main"], lambda: self.losses(x))
 
     # -- inference -----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,8 +106,11 @@ class Method(nn.Module):
         return self.decode(self.sample_latent(n, generator))
 
 
-def optimiser_step(opt: torch.optim.Optimizer, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Minimise ``terms["total"]`` with one step of ``opt`` (gradients already zeroed); return detached terms."""
+def optimiser_step(opt: torch.optim.Optimizer, compute_terms) -> dict[str, torch.Tensor]:
+    """Zero ``opt``'s gradients, compute the loss terms, minimise ``terms["total"]`` with one step of
+    ``opt`` and return the detached terms."""
+    opt.zero_grad(set_to_none=True)
+    terms = compute_terms()
     terms["total"].backward()
     opt.step()
     return {k: v.detach() for k, v in terms.items()}

@@ -66,7 +66,5 @@ class NoiseGenerator(Method):
         raise NotImplementedError
 
     def train_step(self, x, opts):
-        opt = opts["main"]
-        opt.zero_grad(set_to_none=True)
         eps = torch.randn(x.shape[0], self.cfg.noise_dim, device=x.device, dtype=x.dtype)
-        return optimiser_step(opt, self.losses(self.decode(eps), x))
+        return optimiser_step(opts["main"], lambda: self.losses(self.decode(eps), x))

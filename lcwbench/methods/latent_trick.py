@@ -42,7 +42,7 @@ import torch
 from lcwbench.distances import cw_sampling, silverman_gamma
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import build_method, make_config, register
-from lcwbench.methods.base import Method, MethodConfig, optimiser_step
+from lcwbench.methods.base import Method, MethodConfig
 from lcwbench.models import LatentGenerator
 
 ENCODE_BATCH = 1000
@@ -143,11 +143,6 @@ class LatentTrick(Method):
         eps = torch.randn(z.shape[0], self.cfg.noise_dim, device=z.device, dtype=z.dtype)
         cw = cw_sampling(self.lg(eps), z, self.gamma)
         return {"total": cw, "cw": cw}
-
-    def train_step(self, x, opts):
-        opt = opts["main"]
-        opt.zero_grad(set_to_none=True)
-        return optimiser_step(opt, self.losses(x))
 
     # -- inference -----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:

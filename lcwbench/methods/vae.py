@@ -26,7 +26,7 @@ import torch
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
 from lcwbench.methods.ae import sum_sq_error
-from lcwbench.methods.base import Method, MethodConfig, optimiser_step
+from lcwbench.methods.base import Method, MethodConfig
 from lcwbench.models import build_autoencoder
 
 
@@ -75,8 +75,3 @@ class VAE(Method):
         rec = sum_sq_error(self.decode(z), x)
         kl = gaussian_kl(mean, logvar)
         return {"total": rec + self.cfg.beta * kl, "rec": rec, "kl": kl}
-
-    def train_step(self, x, opts):
-        opt = opts["main"]
-        opt.zero_grad(set_to_none=True)
-        return optimiser_step(opt, self.losses(x))
