@@ -118,6 +118,23 @@ def cmd_latent_figure(a) -> None:
     print(f"wrote {a.out}")
 
 
+def cmd_ucurve(a) -> None:
+    """LMGAE Fig. 3: a metric against model capacity, mean +- std over seeds, active dims on a second axis."""
+    from lcwbench import capacity
+
+    data = capacity.ucurve_data(_json(a.points, "points"), a.metrics, a.metric)
+    capacity.plot_ucurve(data, a.out, true_dim=a.true_dim, title=a.title or "")
+    print(f"wrote {a.out} and {Path(a.out).with_suffix('.csv')}")
+
+
+def cmd_mask_trajectories(a) -> None:
+    """LMGAE Fig. 5: mask values over training for several capacities."""
+    from lcwbench import capacity
+
+    capacity.mask_trajectories(_json(a.logs, "logs"), a.out, threshold=a.threshold, title=a.title or "")
+    print(f"wrote {a.out}")
+
+
 def cmd_validate(a) -> None:
     from lcwbench.config import expand_runs, load_config
 
@@ -206,6 +223,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     common(sp)
     sp.set_defaults(fn=cmd_latent_figure)
+
+    sp = sub.add_parser("ucurve", help="metric vs model capacity over seeds (LMGAE Fig. 3), with CSV")
+    sp.add_argument("--points", required=True, help='JSON {run: {"curve": label, "x": M, "seed": s}}')
+    sp.add_argument("--metric", default="fid")
+    sp.add_argument("--true-dim", type=int, default=None)
+    sp.add_argument("--title", default=None)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("metrics", nargs="+")
+    sp.set_defaults(fn=cmd_ucurve)
+
+    sp = sub.add_parser("mask-trajectories", help="LMGAE mask values over training (Fig. 5)")
+    sp.add_argument("--logs", required=True, help='JSON {label: train_log.csv}')
+    sp.add_argument("--threshold", type=float, default=0.1)
+    sp.add_argument("--title", default=None)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(fn=cmd_mask_trajectories)
 
     sp = sub.add_parser("validate-config", help="check a workflow config")
     sp.add_argument("config")

@@ -98,6 +98,9 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         except LcwbenchError as exc:
             raise LcwbenchError(f"invalid config: {where}: {exc}") from None
     for name, fig in out["figures"].items():
+        if fig["kind"] != "latent_comparison":
+            _check_sweep_figure(name, fig, out)
+            continue
         for label, (base, lt) in fig["panels"].items():
             where = f"config['figures'][{name!r}]['panels'][{label!r}]"
             for exp in (base, lt):
@@ -110,6 +113,32 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
                 if exp is not None and seed not in out["experiments"][exp].get("seeds", out["seeds"]):
                     raise LcwbenchError(f"invalid config: {where}: experiment {exp!r} has no seed {seed}")
     return out
+
+
+def _check_sweep_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """A ucurve or mask_trajectories figure must name defined experiments that sweep its parameter."""
+    where = f"config['figures'][{name!r}]"
+    x_param = fig.get("x_param", "latent_dim")
+    exps = fig["experiments"] if fig["kind"] == "ucurve" else {"": fig["experiment"]}
+    for exp_name in exps.values():
+        exp = cfg["experiments"].get(exp_name)
+        if exp is None:
+            raise LcwbenchError(f"invalid config: {where} names experiment {exp_name!r}, which is not defined")
+        if x_param not in (exp.get("sweep") or {}):
+            raise LcwbenchError(f"invalid config: {where}: experiment {exp_name!r} does not sweep {x_param!r}")
+    if fig["kind"] == "mask_trajectories":
+        exp = cfg["experiments"][fig["experiment"]]
+        if exp["method"] != "lmgae":
+            raise LcwbenchError(f"invalid config: {where}: experiment {fig['experiment']!r} is not an lmgae experiment")
+        missing = sorted(set(fig["capacities"]) - set(exp["sweep"][x_param]))
+        if missing:
+            raise LcwbenchError(
+                f"invalid config: {where}: capacities {missing} are not in the sweep of {fig['experiment']!r}"
+            )
+        if fig.get("seed", 0) not in exp.get("seeds", cfg["seeds"]):
+            raise LcwbenchError(
+                f"invalid config: {where}: experiment {fig['experiment']!r} has no seed {fig.get('seed', 0)}"
+            )
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -165,6 +165,7 @@ def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> d
         "rec_error": (rec_error(x, xhat), "per-image sum of squared error, mean"),
         "mse": (mse(x, xhat), "mean squared error per entry"),
         "offdiag_cov": (offdiag_cov(z), "mean |off-diagonal| of latent covariance"),
+        **model.latent_metrics(z),
     }
     metrics = {k: {"value": v, "protocol": {**proto, "definition": d}} for k, (v, d) in definitions.items()}
     if test.is_image:

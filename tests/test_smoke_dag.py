@@ -96,15 +96,29 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     figures = tmp_path / "paper_tables" / "figures"
     assert (figures / "smoke_fig4_fmnist.png").stat().st_size > 0
     all_runs = sorted((tmp_path / "results" / "runs").iterdir())
-    assert len(all_runs) == 14
+    assert len(all_runs) == 24
     for run in all_runs:
         figs = figures / "runs" / run.name
         assert (figs / "samples.png").stat().st_size > 0
         if "-latent_trick-" in run.name:
             assert (figs / "lt_interpolations.png").exists() and (figs / "lt_interpolations_latent.png").exists()
-        if "_generator-" not in run.name:  # cw_generator, sw_generator have no encoder
+        if "_generator-" not in run.name and not run.name.startswith("synthetic-"):  # no encoder / no images
             assert (figs / "reconstructions.png").exists()
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
-    assert summary.run.nunique() == 14 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+    assert summary.run.nunique() == 24 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+
+    # LMGAE: capacity sweeps, U-curves with their CSV, mask trajectories, both tables
+    for name in ("lmgae_ucurve_synthetic", "lmgae_ucurve_mnist", "lmgae_mask_trajectories"):
+        assert (figures / f"{name}.png").stat().st_size > 0 and (figures / f"{name}.csv").exists()
+    curve = pd.read_csv(figures / "lmgae_ucurve_synthetic.csv")
+    assert sorted(zip(curve.curve, curve.x)) == [(c, m) for c in ("LMGAE", "WAE-GAN") for m in (1, 2, 4)]
+    assert curve[curve.curve == "LMGAE"].active_dims_mean.notna().all()
+    assert curve[curve.curve == "WAE-GAN"].active_dims_mean.isna().all()
+    lm1 = pd.read_csv(tmp_path / "paper_tables" / "lmgae_table1.csv")
+    assert set(lm1[lm1.n_seeds > 0].method) == {"WAE", "LMGAE"} and lm1.reported.isna().all()
+    lm2 = pd.read_csv(tmp_path / "paper_tables" / "lmgae_table2.csv")
+    assert set(zip(lm2[lm2.n_seeds > 0].method, lm2[lm2.n_seeds > 0].metric)) == {
+        ("WAE", "offdiag_cov"), ("LMGAE", "offdiag_cov"), ("LMGAE", "active_dims")}
+    assert "active" in lm2[lm2.method == "LMGAE"].protocol.iloc[0]
 
     assert "Nothing to be done" in snakemake(tmp_path, shared_data, "-n")

@@ -30,9 +30,17 @@ def _assert_same_weights(a, b):
         assert torch.equal(sa[k], sb[k]), k
 
 
-@pytest.mark.parametrize("method", ["ae", "cwae"])
+RESUME_PARAMS = {
+    "ae": {},
+    "cwae": {},
+    # four optimisers, a step counter and a step-dependent schedule (schedule_r 1: lr drop at step 5)
+    "lmgae": {"width": 16, "depth": 1, "critic_width": 16, "critic_depth": 1, "latent_dim": 4, "schedule_r": 1},
+}
+
+
+@pytest.mark.parametrize("method", sorted(RESUME_PARAMS))
 def test_resume_ends_bitwise_where_uninterrupted_run_ends(tmp_path, shared_data, method):
-    spec = _spec(method)
+    spec = _spec(method, **RESUME_PARAMS[method])
     full = train_run(spec, tmp_path / "full", data_root=shared_data, device="cpu", checkpoint_every=5)
     # interrupted after step 13 (last checkpoint at step 10, mid-epoch 2), then resumed
     part = train_run(spec, tmp_path / "part", data_root=shared_data, device="cpu", checkpoint_every=5, max_steps=13)

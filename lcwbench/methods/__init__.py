@@ -43,8 +43,10 @@ from lcwbench.methods import (  # noqa: E402,F401
     cw_generator,
     cwae,
     latent_trick,
+    lmgae,
     sw_generator,
     vae,
+    wae_gan,
     wae_mmd,
 )
 

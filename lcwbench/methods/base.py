@@ -105,6 +105,11 @@ class Method(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator))
 
+    def latent_metrics(self, z: torch.Tensor) -> dict[str, tuple[float, str]]:
+        """Method-specific metrics of the encoded test set ``z`` (CPU): name -> (value, definition).
+        Default none; LMGAE reports its active dimensions and their covariance."""
+        return {}
+
 
 def optimiser_step(opt: torch.optim.Optimizer, compute_terms) -> dict[str, torch.Tensor]:
     """Zero ``opt``'s gradients, compute the loss terms, minimise ``terms["total"]`` with one step of

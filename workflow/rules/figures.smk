@@ -1,5 +1,33 @@
 # Figures: per-run sample grids, reconstructions beside test images (LCW Fig. 5), Latent Trick
-# interpolations (Fig. 7); and the configured multi-run figures (Fig. 4: 2-D latents vs LT samples).
+# interpolations (Fig. 7); and the configured multi-run figures: LCW Fig. 4 (2-D latents vs LT
+# samples), LMGAE Fig. 3 (metric vs model capacity, "ucurve") and Fig. 5 (mask trajectories).
+
+
+def figures_of_kind(kind):
+    return [name for name, fig in CFG["figures"].items() if fig["kind"] == kind]
+
+
+def sweep_runs(fig, exp):
+    """Runs of experiment ``exp`` -> their value of the figure's swept parameter."""
+    x_param = fig.get("x_param", "latent_dim")
+    return {r: s["params"][x_param] for r, s in RUNS.items() if exp in s["experiments"]}
+
+
+def ucurve_points(name):
+    fig = CFG["figures"][name]
+    return {
+        r: {"curve": label, "x": x, "seed": RUNS[r]["seed"]}
+        for label, exp in fig["experiments"].items()
+        for r, x in sweep_runs(fig, exp).items()
+    }
+
+
+def mask_runs(name):
+    """{"M=<capacity>": run} of a mask_trajectories figure, at its seed."""
+    fig = CFG["figures"][name]
+    runs = sweep_runs(fig, fig["experiment"])
+    seed = fig.get("seed", 0)
+    return {f"M={m}": next(r for r, x in runs.items() if x == m and RUNS[r]["seed"] == seed) for m in fig["capacities"]}
 
 
 def figure_panels(name):
@@ -37,6 +65,8 @@ rule run_figures:
 
 
 rule latent_figure:
+    wildcard_constraints:
+        figure=alternatives(figures_of_kind("latent_comparison")),
     input:
         lambda w: [p for pair in figure_panels(w.figure).values() for p in pair if p],
     output:
@@ -58,3 +88,58 @@ rule latent_figure:
     shell:
         "lcwbench latent-figure --panels {params.panels} --dataset {params.dataset} --split {params.split}"
         " --n {params.n} --out {output} {params.common} > {log} 2>&1"
+
+
+rule ucurve:
+    wildcard_constraints:
+        figure=alternatives(figures_of_kind("ucurve")),
+    input:
+        lambda w: expand("results/runs/{run}/metrics.json", run=sorted(ucurve_points(w.figure))),
+    output:
+        png="paper_tables/figures/{figure}.png",
+        csv="paper_tables/figures/{figure}.csv",
+    log:
+        "results/logs/figures/{figure}.log",
+    benchmark:
+        "results/benchmarks/figures/{figure}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"],
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        points=lambda w: q(ucurve_points(w.figure)),
+        metric=lambda w: CFG["figures"][w.figure].get("metric", "fid"),
+        true_dim=lambda w: (
+            f"--true-dim {CFG['figures'][w.figure]['true_dim']}" if "true_dim" in CFG["figures"][w.figure] else ""
+        ),
+        title=lambda w: shlex.quote(w.figure),
+    shell:
+        "lcwbench ucurve --points {params.points} --metric {params.metric} {params.true_dim} --title {params.title}"
+        " --out {output.png} {input} > {log} 2>&1"
+
+
+rule mask_trajectories:
+    wildcard_constraints:
+        figure=alternatives(figures_of_kind("mask_trajectories")),
+    input:
+        lambda w: expand("results/runs/{run}/model.pt", run=sorted(mask_runs(w.figure).values())),
+    output:
+        png="paper_tables/figures/{figure}.png",
+        csv="paper_tables/figures/{figure}.csv",
+    log:
+        "results/logs/figures/{figure}.log",
+    benchmark:
+        "results/benchmarks/figures/{figure}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"],
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        logs=lambda w: q({k: f"results/runs/{r}/train_log.csv" for k, r in mask_runs(w.figure).items()}),
+        threshold=lambda w: CFG["experiments"][CFG["figures"][w.figure]["experiment"]]
+        .get("params", {})
+        .get("active_threshold", 0.1),
+        title=lambda w: shlex.quote(f"{w.figure} (seed {CFG['figures'][w.figure].get('seed', 0)})"),
+    shell:
+        "lcwbench mask-trajectories --logs {params.logs} --threshold {params.threshold} --title {params.title}"
+        " --out {output.png} > {log} 2>&1"
