@@ -39,15 +39,21 @@ def build_method(
 # Importing the modules registers them.
 from lcwbench.methods import (  # noqa: E402,F401
     ae,
+    began,
     cw2,
     cw_generator,
     cwae,
+    dcgan,
+    gldo,
+    glo,
     latent_trick,
     lmgae,
+    pca,
     sw_generator,
     vae,
     wae_gan,
     wae_mmd,
+    wgan_gp,
 )
 
 __all__ = ["REGISTRY", "Method", "MethodConfig", "build_method", "get_method", "make_config", "method_names"]
