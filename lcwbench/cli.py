@@ -79,7 +79,8 @@ def cmd_table(a) -> None:
     from lcwbench.tables import read_reported, render_table, summarize, write_table
 
     runs = _json(a.cells, "cells")
-    df = render_table(a.paper, a.table, read_reported(a.reported), summarize(a.metrics), runs)
+    metric_map = _json(a.metric_map, "metric-map") if a.metric_map else None
+    df = render_table(a.paper, a.table, read_reported(a.reported), summarize(a.metrics), runs, metric_map=metric_map)
     write_table(df, a.csv, a.md, a.title or f"{a.paper} {a.table}")
     print(f"wrote {a.csv} and {a.md} ({len(df)} rows)")
 
@@ -205,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--md", required=True)
     sp.add_argument("--cells", required=True,
                     help='JSON {run: {"cells": ["paper/table/dataset/method", ...], "group": ..., "sweep": ...}}')
+    sp.add_argument("--metric-map", default=None,
+                    help='JSON {reported metric: metrics.json metric}, e.g. {"fid": "fid_interp"} for GLDO Table 3')
     sp.add_argument("metrics", nargs="*")
     sp.set_defaults(fn=cmd_table)
 

@@ -176,6 +176,67 @@ def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> d
     return metrics
 
 
+SEARCH_DEFAULTS = {"steps": 1000, "lr": 0.01, "loss": "l2", "batch_size": 500}
+
+
+INTERP_SEED_OFFSET = 20_000  # the interpolation noise stream, distinct from the sampling stream
+
+
+def interpolation_fid(model, feats, ref, n: int, seed: int, dev, base_protocol) -> dict[str, Any]:
+    """FID of ``n`` images decoded at ``t z1 + (1 - t) z2`` with z1, z2 from the method's sampling
+    distribution and t ~ U(0, 1) per pair (GLDO Table 3; the paper does not say where on the path it
+    samples: a uniform t covers the whole path) [harness choice]."""
+    gen = torch.Generator(device=dev).manual_seed(seed + INTERP_SEED_OFFSET)
+
+    def batches():
+        done = 0
+        with torch.no_grad():
+            while done < n:
+                b = min(feats.batch_size, n - done)
+                z1, z2 = model.sample_latent(b, generator=gen), model.sample_latent(b, generator=gen)
+                t = torch.rand(b, *([1] * (z1.dim() - 1)), generator=gen, device=dev)
+                done += b
+                yield model.decode(t * z1 + (1 - t) * z2)
+
+    pool = feats(batches())["pool3"]
+    value = _fid(pool.mean(axis=0), np.cov(pool, rowvar=False), ref["mu"], ref["sigma"],
+                 base_protocol["fid_arithmetic"])
+    return {"value": value, "protocol": {**base_protocol, "interpolation": "t ~ U(0,1) between two sampled codes"}}
+
+
+def search_reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> dict[str, dict[str, Any]]:
+    """PSNR and MSE of test images reconstructed by latent search, the network frozen (GLDO Table 2).
+
+    Methods with their own ``reconstruct_by_search`` (GLO, GLDO) use it; other generators (GANs)
+    search through ``decode`` from N(0, I) starts. The loss is the protocol's (default squared L2, the
+    same for every method so that the PSNRs compare) [harness choice; the paper does not say]."""
+    from lcwbench.latent_search import search_codes
+    from lcwbench.metrics import mse, psnr
+
+    search = {**SEARCH_DEFAULTS, **protocol["search"]}
+    n = min(search["n"], len(test))
+    x = test.to_float(test.x[:n].to(dev))
+    kwargs = {"steps": search["steps"], "lr": search["lr"], "seed": spec["seed"], "loss": search["loss"],
+              "batch_size": search["batch_size"]}
+    if hasattr(model, "reconstruct_by_search"):
+        res = model.reconstruct_by_search(x, **kwargs)
+    else:
+        res = search_codes(model.decode, x, model.cfg.latent_dim, **kwargs)
+    x, xhat = x.cpu(), res.reconstructions.cpu()
+    proto = {"split": protocol["rec_split"], "n": n, "dataset": dataset_key(spec["dataset"], spec.get("data")),
+             "search": search, "search_steps_taken": res.steps}
+    how = f"test images reconstructed by latent search ({search['loss']} loss, <= {search['steps']} Adam steps)"
+    metrics = {
+        "mse": {"value": mse(x, xhat), "protocol": {**proto, "definition": f"mean squared error per entry; {how}"}},
+    }
+    if test.is_image:
+        metrics["psnr"] = {"value": psnr(x, xhat, data_range=1.0),
+                           "protocol": {**proto, "definition": f"mean per-image PSNR, data range 1; {how}"}}
+        pairs = torch.stack([x[:32], xhat[:32]], dim=1).reshape(-1, *x.shape[1:])
+        save_grid(pairs, run_dir / "reconstructions.png")
+    return metrics
+
+
 def evaluate_run(
     run_dir: str | Path,
     spec: dict[str, Any],
@@ -250,12 +311,17 @@ def evaluate_run(
         metrics["f8"] = {"value": float(f8), "protocol": prd_proto}
         metrics["f1_8"] = {"value": float(f18), "protocol": prd_proto}
 
-    # --- reconstruction and latent (methods with an encoder) --------------------------------------
+    if protocol.get("interp_fid"):
+        metrics["fid_interp"] = interpolation_fid(model, feats, ref, n_gen, spec["seed"], dev, base)
+
+    # --- reconstruction and latent (methods with an encoder; latent search for the others) ---------
     out = Path(out)
     if test.is_image:
         save_grid(first[0], out.parent / "samples.png")
     if getattr(model, "has_encoder", True):
         metrics.update(reconstruction_metrics(model, test, protocol, spec, dev, out.parent))
+    elif protocol.get("search"):
+        metrics.update(search_reconstruction_metrics(model, test, protocol, spec, dev, out.parent))
     result = {
         "run": spec["run"],
         "dataset": spec["dataset"],

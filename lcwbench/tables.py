@@ -136,9 +136,13 @@ def render_table(
     reported: pd.DataFrame,
     summary: pd.DataFrame,
     runs: dict[str, dict[str, Any]],
+    metric_map: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Every cell of ``paper``'s ``table`` with its reproduction. ``runs`` maps run names to
-    ``{"cells": [...], "group": <run name without seed>, "sweep": <experiment or None>}``."""
+    ``{"cells": [...], "group": <run name without seed>, "sweep": <experiment or None>}``.
+    ``metric_map`` reads a reported metric from another ``metrics.json`` entry (GLDO Table 3 reports
+    "fid" of interpolations: ``{"fid": "fid_interp"}``)."""
+    metric_map = metric_map or {}
     cells = reported[(reported["paper"] == paper) & (reported["table"] == table)]
     if cells.empty:
         raise LcwbenchError(f"reported.csv has no cells for paper {paper!r} table {table!r}")
@@ -160,7 +164,10 @@ def render_table(
         cell_runs, sweep_note = select_sweep_point(cell_runs, runs, summary)
         if sweep_note:
             note.append(sweep_note)
-        sub = summary[summary["run"].isin(cell_runs) & (summary["metric"] == cell["metric"])]
+        measured = metric_map.get(cell["metric"], cell["metric"])
+        if measured != cell["metric"]:
+            note.append(f"reproduced as {measured}")
+        sub = summary[summary["run"].isin(cell_runs) & (summary["metric"] == measured)]
         if sub.empty:
             if cell_runs:
                 note.append(f"no results yet for runs {', '.join(cell_runs)}")

@@ -96,16 +96,17 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     figures = tmp_path / "paper_tables" / "figures"
     assert (figures / "smoke_fig4_fmnist.png").stat().st_size > 0
     all_runs = sorted((tmp_path / "results" / "runs").iterdir())
-    assert len(all_runs) == 24
+    assert len(all_runs) == 31
     for run in all_runs:
         figs = figures / "runs" / run.name
         assert (figs / "samples.png").stat().st_size > 0
         if "-latent_trick-" in run.name:
             assert (figs / "lt_interpolations.png").exists() and (figs / "lt_interpolations_latent.png").exists()
-        if "_generator-" not in run.name and not run.name.startswith("synthetic-"):  # no encoder / no images
+        metrics = json.loads((run / "metrics.json").read_text())["metrics"]
+        if "rec_error" in metrics and not run.name.startswith("synthetic-"):  # an encoder and images
             assert (figs / "reconstructions.png").exists()
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
-    assert summary.run.nunique() == 24 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+    assert summary.run.nunique() == 31 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
 
     # LMGAE: capacity sweeps, U-curves with their CSV, mask trajectories, both tables
     for name in ("lmgae_ucurve_synthetic", "lmgae_ucurve_mnist", "lmgae_mask_trajectories"):
@@ -120,5 +121,21 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     assert set(zip(lm2[lm2.n_seeds > 0].method, lm2[lm2.n_seeds > 0].metric)) == {
         ("WAE", "offdiag_cov"), ("LMGAE", "offdiag_cov"), ("LMGAE", "active_dims")}
     assert "active" in lm2[lm2.method == "LMGAE"].protocol.iloc[0]
+
+    # GLDO: every method; search-based PSNR for the encoder-less ones, interpolation FID, PRD
+    g1 = pd.read_csv(tmp_path / "paper_tables" / "gldo_table1.csv")
+    assert set(g1[g1.n_seeds > 0].method) == {"GLO", "GLDO", "DCGAN", "WGAN-GP", "BEGAN"}
+    g2 = pd.read_csv(tmp_path / "paper_tables" / "gldo_table2.csv")
+    done2 = g2[g2.n_seeds > 0]
+    assert set(done2.method) == {"PCA", "GAN", "GLO", "GLDO"} and done2.reproduced_mean.between(3, 60).all()
+    assert done2[done2.method == "GLO"].protocol.str.contains("latent search").all()
+    g6 = pd.read_csv(tmp_path / "paper_tables" / "gldo_table6.csv")
+    assert set(g6[g6.n_seeds > 0].method) == {"GLO", "GLDO", "GLO-SN"}
+    for run in all_runs:
+        if "-glo-" in run.name or "-dcgan-" in run.name:
+            m = json.loads((run / "metrics.json").read_text())["metrics"]
+            assert {"fid", "fid_interp", "f8", "f1_8", "psnr"} <= set(m)
+            assert m["psnr"]["protocol"]["search"]["n"] == 16
+    assert (tmp_path / "paper_tables" / "gldo_table3.md").exists()
 
     assert "Nothing to be done" in snakemake(tmp_path, shared_data, "-n")

@@ -116,3 +116,12 @@ def test_sweep_cell_uses_the_point_with_best_mean_fid(tmp_path, reported):
     rec = df[(df.method == "AE") & (df.metric == "rec_error")].iloc[0]
     assert rec.reproduced_mean == pytest.approx(21.0) and rec.runs == "b-s0 b-s1"
     assert "best of 2/2 sweep points by mean FID: b" in rec.note
+
+
+def test_metric_map_reads_another_metric_and_says_so(tmp_path, reported):
+    files = [_metrics(tmp_path, "r0", 0, 10.0, 50.0), _metrics(tmp_path, "r1", 1, 12.0, 54.0)]
+    runs = {"r0": {"cells": ["p/t/MNIST/AE"]}, "r1": {"cells": ["p/t/MNIST/AE"]}}
+    # the reported "fid" cell is filled from the runs' rec_error entry: mean of 10 and 12
+    df = render_table("p", "t", reported, summarize(files), runs, metric_map={"fid": "rec_error"})
+    fid = df[(df.method == "AE") & (df.metric == "fid")].iloc[0]
+    assert fid.reproduced_mean == 11.0 and "reproduced as rec_error" in fid.note

@@ -42,10 +42,13 @@ rule table:
         paper=lambda w: CFG["tables"][w.table]["paper"],
         table=lambda w: CFG["tables"][w.table]["table"],
         title=lambda w: shlex.quote(CFG["tables"][w.table].get("title", w.table)),
+        metric_map=lambda w: (
+            f"--metric-map {q(CFG['tables'][w.table]['metric_map'])}" if CFG["tables"][w.table].get("metric_map") else ""
+        ),
         reported=shlex.quote(str(CFG["reported_csv"])),
         cells=lambda w: q(
             {r: {k: RUNS[r][k] for k in ("cells", "group", "sweep")} for r in table_runs(w.table)}
         ),
     shell:
-        "lcwbench table --paper {params.paper} --table {params.table} --title {params.title}"
+        "lcwbench table --paper {params.paper} --table {params.table} --title {params.title} {params.metric_map}"
         " --reported {params.reported} --cells {params.cells} --csv {output.csv} --md {output.md} {input} > {log} 2>&1"
