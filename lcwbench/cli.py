@@ -136,6 +136,15 @@ def cmd_mask_trajectories(a) -> None:
     print(f"wrote {a.out}")
 
 
+def cmd_plan(a) -> None:
+    """Jobs per rule and per paper, GPU-hours (benchmark files where present, else declared runtimes)."""
+    from lcwbench.config import load_config
+    from lcwbench.plan import format_plan, plan
+
+    p = plan(load_config(a.config), a.workdir)
+    print(json.dumps(p, indent=1) if a.json else format_plan(p))
+
+
 def cmd_validate(a) -> None:
     from lcwbench.config import expand_runs, load_config
 
@@ -242,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--title", default=None)
     sp.add_argument("--out", required=True)
     sp.set_defaults(fn=cmd_mask_trajectories)
+
+    sp = sub.add_parser("plan", help="jobs per rule and paper, estimated GPU-hours, largest job of a config")
+    sp.add_argument("--config", default="config/config.yaml")
+    sp.add_argument("--workdir", default=".", help="where results/benchmarks/ of earlier runs live")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(fn=cmd_plan)
 
     sp = sub.add_parser("validate-config", help="check a workflow config")
     sp.add_argument("config")
