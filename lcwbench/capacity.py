@@ -21,7 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from lcwbench.errors import LcwbenchError  # noqa: E402
-from lcwbench.io import atomic_path, write_text  # noqa: E402
+from lcwbench.figures import save_fig  # noqa: E402
+from lcwbench.io import write_text  # noqa: E402
 
 UCURVE_COLUMNS = ["curve", "x", "metric", "mean", "std", "n_seeds", "active_dims_mean", "active_dims_std",
                   "active_dims_per_seed", "values_per_seed", "protocol", "runs"]
@@ -104,9 +105,7 @@ def plot_ucurve(data: pd.DataFrame, out: str | Path, *, true_dim: int | None = N
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_fig(fig, out, dpi=120)
     write_text(out.with_suffix(".csv"), data.to_csv(index=False))
     return out
 
@@ -144,8 +143,6 @@ def mask_trajectories(logs: dict[str, str | Path], out: str | Path, *, threshold
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_fig(fig, out, dpi=120)
     write_text(out.with_suffix(".csv"), pd.concat(frames).to_csv(index=False))
     return out

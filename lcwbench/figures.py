@@ -116,10 +116,11 @@ def _grid_array(images: torch.Tensor, nrow: int) -> np.ndarray:
     return grid.permute(1, 2, 0).numpy()
 
 
-def _save_fig(fig, out: Path) -> Path:
+def save_fig(fig, out: Path, dpi: int = DPI) -> Path:
+    """Write ``fig`` to ``out`` as PNG atomically and close it."""
     try:
         with atomic_path(out) as tmp:
-            fig.savefig(tmp, format="png", dpi=DPI)
+            fig.savefig(tmp, format="png", dpi=dpi)
     finally:
         plt.close(fig)
     return out
@@ -154,7 +155,7 @@ def _image_figure(
         ax.text(-3 * GRID_PAD, y, text, ha="right", va="center", fontsize=8, clip_on=False)
     if title:
         fig.text(0.5, 1 - 0.08 / fig_h, title, ha="center", va="top", fontsize=11)
-    return _save_fig(fig, out)
+    return save_fig(fig, out)
 
 
 def _row_center(row: int, height: int) -> float:
@@ -172,7 +173,7 @@ def _scatter_samples(samples: np.ndarray, out: Path, title: str | None) -> Path:
         ax.hist(samples[:, 0], bins=50, color="tab:blue")
         ax.set_xlabel("x[0]")
     ax.set_title(title or f"{len(samples)} samples (first two coordinates)", fontsize=10)
-    return _save_fig(fig, out)
+    return save_fig(fig, out)
 
 
 def _projection(cloud: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[str, str]]:
@@ -234,7 +235,7 @@ def _paths_figure(
         if i == 0:
             ax.legend(fontsize=7, loc="best", markerscale=1.0)
     fig.suptitle(title, fontsize=10)
-    return _save_fig(fig, out)
+    return save_fig(fig, out)
 
 
 # ----------------------------------------------------------------------------------------------- figures
@@ -442,7 +443,7 @@ def latent_comparison(
         cbar = fig.colorbar(mappable, ax=axes[0, :].tolist(), ticks=ticks if len(ticks) <= 20 else None, shrink=0.9)
         cbar.set_label("label", fontsize=8)
         cbar.ax.tick_params(labelsize=7)
-    return _save_fig(fig, out)
+    return save_fig(fig, out)
 
 
 def interpolation_strip(

@@ -81,3 +81,50 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def existing_file(path: str | os.PathLike, what: str, source: str) -> Path:
+    """``path`` as a Path if it is a file; else one LcwbenchError naming ``what``, the path and ``source``."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        kind = "is a directory, not a file" if p.is_dir() else "not found"
+        raise LcwbenchError(f"{what} file {kind}: {p} (from {source})")
+    return p
+
+
+def resolve_weights_file(
+    what: str,
+    configured: str | os.PathLike | None,
+    configured_name: str,
+    env_var: str,
+    cached: Path,
+    url: str,
+    offline_message: str,
+) -> Path:
+    """Find a pretrained weights file: ``configured``, else ``$env_var``, else the cache path ``cached``,
+    downloading ``url`` there with torch.hub's downloader where the network allows.
+
+    A named file that does not exist is one LcwbenchError; a failed download is one LcwbenchError
+    with ``offline_message`` formatted with ``dst`` (the cache path) and ``reason``.
+    """
+    import sys
+
+    import torch
+
+    if configured is not None and str(configured).strip():
+        return existing_file(configured, what, configured_name)
+    env = os.environ.get(env_var, "").strip()
+    if env:
+        return existing_file(env, what, env_var)
+    if cached.is_file():
+        return cached
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        # module attribute lookup on purpose, so tests can replace the downloader
+        torch.hub.download_url_to_file(url, str(cached), progress=sys.stderr.isatty())
+    except (OSError, RuntimeError, ValueError) as exc:  # URLError/HTTPError/socket errors are OSErrors
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise LcwbenchError(offline_message.format(dst=cached, reason=reason)) from exc
+    if not cached.is_file():  # pragma: no cover - a downloader that "succeeded" without writing
+        raise LcwbenchError(f"download of {url} did not produce {cached}")
+    return cached

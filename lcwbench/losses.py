@@ -44,7 +44,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lcwbench.errors import LcwbenchError
-from lcwbench.io import atomic_path, sha256_file, torch_load
+from lcwbench.io import atomic_path, resolve_weights_file, sha256_file, torch_load
 
 LOSS_NAMES = ("l2", "lap1", "perceptual")
 REDUCTIONS = ("mean", "none")
@@ -176,14 +175,6 @@ def _vgg_layout() -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
 _VGG_OPS, VGG_LAYER_INDEX = _vgg_layout()
 
 
-def _existing_file(path: str | os.PathLike, source: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        what = "is a directory, not a file" if p.is_dir() else "not found"
-        raise LcwbenchError(f"VGG-16 weights file {what}: {p} (from {source})")
-    return p
-
-
 def hub_vgg_path() -> Path:
     """Where torchvision caches its VGG-16 weights: ``<torch hub dir>/checkpoints/vgg16-397923af.pth``."""
     return Path(torch.hub.get_dir()) / "checkpoints" / VGG_FILENAME
@@ -193,29 +184,18 @@ def resolve_vgg_weights(weights: str | os.PathLike | None = None) -> Path:
     """Find the VGG-16 weights file: ``weights`` (configured), else ``$LCWBENCH_VGG_WEIGHTS``, else
     torchvision's cache, downloading into it where the network allows. A named file that does not
     exist and a failed download are one-line LcwbenchErrors."""
-    if weights is not None and str(weights).strip():
-        return _existing_file(weights, "the configured vgg_weights")
-    env = os.environ.get(ENV_VGG, "").strip()
-    if env:
-        return _existing_file(env, ENV_VGG)
-    dst = hub_vgg_path()
-    if dst.is_file():
-        return dst
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        # module attribute lookup on purpose, so tests can replace the downloader
-        torch.hub.download_url_to_file(VGG_URL, str(dst), progress=sys.stderr.isatty())
-    except (OSError, RuntimeError, ValueError) as exc:  # URLError/HTTPError/socket errors are OSErrors
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise LcwbenchError(
-            f"the VGG-16 weights for the perceptual loss are not available offline (download of {VGG_URL} "
-            f"into {dst} failed: {reason}); set the method parameter vgg_weights or the environment variable "
-            f"{ENV_VGG} to a copy of {VGG_FILENAME} (torchvision's ImageNet VGG-16), put it at {dst}, "
-            "or use rec_loss 'l2' or 'lap1'"
-        ) from exc
-    if not dst.is_file():  # pragma: no cover - a downloader that "succeeded" without writing
-        raise LcwbenchError(f"download of {VGG_URL} did not produce {dst}")
-    return dst
+    return resolve_weights_file(
+        "VGG-16 weights",
+        weights,
+        "the configured vgg_weights",
+        ENV_VGG,
+        hub_vgg_path(),
+        VGG_URL,
+        f"the VGG-16 weights for the perceptual loss are not available offline (download of {VGG_URL} "
+        "into {dst} failed: {reason}); set the method parameter vgg_weights or the environment variable "
+        f"{ENV_VGG} to a copy of {VGG_FILENAME} (torchvision's ImageNet VGG-16), put it at {{dst}}, "
+        "or use rec_loss 'l2' or 'lap1'",
+    )
 
 
 def _deepest(layers: Sequence[str]) -> int:

@@ -40,7 +40,7 @@ import torch
 
 import lcwbench._tv_compat  # noqa: F401  (before anything that imports torchvision / torch_fidelity)
 from lcwbench.errors import LcwbenchError
-from lcwbench.io import atomic_path, sha256_file, torch_load
+from lcwbench.io import atomic_path, existing_file, resolve_weights_file, sha256_file, torch_load
 
 EXTRACTOR_NAME = "inception-v3-compat"
 STANDIN_NAME = "standin-inception-v3-compat(random init)"
@@ -70,14 +70,6 @@ def _torch_fidelity_version() -> str:
 # weights
 
 
-def _existing_file(path: str | os.PathLike, source: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        what = "is a directory, not a file" if p.is_dir() else "not found"
-        raise LcwbenchError(f"Inception weights file {what}: {p} (from {source})")
-    return p
-
-
 def hub_weights_path() -> Path:
     """Where torch-fidelity itself caches its weights: ``<torch hub dir>/checkpoints/<file>``."""
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
@@ -93,29 +85,18 @@ def resolve_weights(weights: str | os.PathLike | None) -> Path | None:
     download, are one-line :class:`LcwbenchError` s. (The return type admits ``None`` for callers that
     treat "no weights" specially; this function itself always returns a path or raises.)
     """
-    if weights is not None and str(weights).strip():
-        return _existing_file(weights, "fid.weights")
-    env = os.environ.get(ENV_WEIGHTS, "").strip()
-    if env:
-        return _existing_file(env, ENV_WEIGHTS)
-    dst = hub_weights_path()
-    if dst.is_file():
-        return dst
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        # module attribute lookup on purpose, so tests can replace the downloader
-        torch.hub.download_url_to_file(WEIGHTS_URL, str(dst), progress=sys.stderr.isatty())
-    except (OSError, RuntimeError, ValueError) as exc:  # URLError/HTTPError/socket errors are OSErrors
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise LcwbenchError(
-            f"the Inception FID weights are not available offline (download of {WEIGHTS_URL} into {dst} "
-            f"failed: {reason}); set fid.weights in the config or the environment variable {ENV_WEIGHTS} "
-            f"to a copy of {WEIGHTS_FILENAME} (torch-fidelity's file, {WEIGHTS_URL}), "
-            f"or run once where the network is reachable"
-        ) from exc
-    if not dst.is_file():  # pragma: no cover - a downloader that "succeeded" without writing
-        raise LcwbenchError(f"download of {WEIGHTS_URL} did not produce {dst}")
-    return dst
+    return resolve_weights_file(
+        "Inception weights",
+        weights,
+        "fid.weights",
+        ENV_WEIGHTS,
+        hub_weights_path(),
+        WEIGHTS_URL,
+        f"the Inception FID weights are not available offline (download of {WEIGHTS_URL} into {{dst}} "
+        f"failed: {{reason}}); set fid.weights in the config or the environment variable {ENV_WEIGHTS} "
+        f"to a copy of {WEIGHTS_FILENAME} (torch-fidelity's file, {WEIGHTS_URL}), "
+        "or run once where the network is reachable",
+    )
 
 
 def _load_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
@@ -281,7 +262,7 @@ class FeatureExtractor:
                 raise LcwbenchError(
                     "the stand-in feature extractor needs a weights file made by make_standin_weights"
                 )
-            path = _existing_file(weights, "stand-in weights")
+            path = existing_file(weights, "Inception weights", "stand-in weights")
         else:
             path = resolve_weights(weights)
         self.weights_path = Path(path).resolve()
