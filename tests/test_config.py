@@ -71,7 +71,7 @@ def test_schema_enums_match_registries():
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda c: c["experiments"]["smoke_mnist_ae"].update(method="gan"), r"unknown method 'gan' at .*valid: ae"),
+        (lambda c: c["experiments"]["smoke_mnist_ae"].update(method="gan"), r"unknown method 'gan' at .*valid: aae, ae"),
         (lambda c: c["experiments"]["smoke_mnist_ae"].update(dataset="svhn"), r"unknown dataset 'svhn' .*valid: mnist"),
         (lambda c: c.update(seedz=[1]), r"unknown key\(s\) 'seedz' at config; valid: .*seeds"),
         (lambda c: c["experiments"]["smoke_mnist_ae"].update(protocol="nope"), r"names protocol 'nope'; defined: smoke"),

@@ -113,7 +113,7 @@ def test_unknown_method_param_and_bad_values():
         build_method("ae", {"latent_dim": 0}, (3,))
     with pytest.raises(LcwbenchError, match="'lr' must be of type float, got 'fast'"):
         build_method("ae", {"lr": "fast"}, (3,))
-    with pytest.raises(LcwbenchError, match="unknown method 'gan'; valid: ae, .*cwae"):
+    with pytest.raises(LcwbenchError, match="unknown method 'gan'; valid: aae, ae, .*cwae"):
         build_method("gan", {}, (3,))
 
 

@@ -38,14 +38,20 @@ def build_method(
 
 # Importing the modules registers them.
 from lcwbench.methods import (  # noqa: E402,F401
+    aae,
     ae,
+    age,
+    alae,
     began,
     cw2,
     cw_generator,
     cwae,
     dcgan,
+    geng,
     gldo,
     glo,
+    glo_mapping,
+    introvae,
     latent_trick,
     lmgae,
     pca,
