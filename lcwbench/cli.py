@@ -57,9 +57,11 @@ def cmd_refstats(a) -> None:
 
 def cmd_evaluate(a) -> None:
     from lcwbench.evaluate import evaluate_run
+    from lcwbench.runner import check_spec
 
+    spec = check_spec(_json(a.spec, "spec"))
     res = evaluate_run(
-        a.run_dir, _json(a.spec, "spec"), a.protocol_name, _json(a.protocol, "protocol"), _json(a.fid, "fid"),
+        a.run_dir, spec, a.protocol_name, _json(a.protocol, "protocol"), _json(a.fid, "fid"),
         a.refstats, a.out, standin_weights=a.standin_weights, data_root=a.data_root, download=a.download,
         device=a.device,
     )
@@ -88,11 +90,11 @@ def cmd_table(a) -> None:
 def cmd_figures(a) -> None:
     """Per-run figures: samples, reconstructions beside test images (LCW Fig. 5), LT interpolations (Fig. 7)."""
     from lcwbench import figures
-    from lcwbench.runner import load_model, load_split
+    from lcwbench.io import make_dir
+    from lcwbench.runner import check_spec, load_model, load_split
 
-    spec = _json(a.spec, "spec")
-    out = Path(a.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    spec = check_spec(_json(a.spec, "spec"))
+    out = make_dir(a.out_dir, "figure directory")
     model = load_model(Path(a.run_dir) / "model.pt")
     figures.sample_grid(model, out / "samples.png", seed=spec["seed"], title=spec["run"])
     if getattr(model, "has_encoder", True):
@@ -270,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         args.fn(args)
     except LcwbenchError as exc:
         print(f"lcwbench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file-system problem no reader anticipated: still one line naming the path
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"lcwbench: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     return 0
 

@@ -50,13 +50,31 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 def torch_save(obj: Any, path: str | os.PathLike) -> None:
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    # through a file object: torch then names the zip archive "archive" instead of after the (random)
+    # temporary file, so the same state gives a byte-identical file
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
+
+
+def _first_sentence(text: str, default: str) -> str:
+    """The first sentence of an exception message, on one line, at most 200 characters."""
+    text = " ".join(text.split())
+    return (text.split(". ")[0] or default)[:200]
+
+
+def _unpickler_reason(text: str) -> str:
+    """What torch's weights-only unpickler objected to (its message buries it after a long preamble)."""
+    import re
+
+    m = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\s*\n|$)", text, flags=re.S)
+    return _first_sentence(m.group(1) if m else text, "unsafe content")
 
 
 def torch_load(path: str | os.PathLike, what: str = "checkpoint") -> Any:
     """Load a torch file with ``weights_only=True``; a missing, truncated or unsafe file is one clear error."""
     import pickle
+    import struct
+    import warnings
 
     import torch
 
@@ -64,15 +82,37 @@ def torch_load(path: str | os.PathLike, what: str = "checkpoint") -> Any:
     if not path.is_file():
         raise LcwbenchError(f"{what} not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of a foreign file before refusing it; the refusal says it all
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        reason = _unpickler_reason(str(exc))
+        if reason.startswith("Unsupported operand"):  # an opcode torch.save never writes: garbage or a foreign pickle
+            why = f"it is not a torch.save file of tensors ({reason})"
+        else:  # a global, class or call the safe loader does not allow
+            why = f"it holds objects other than tensors and plain containers, which could run code ({reason})"
         raise LcwbenchError(
-            f"{what} {path} was refused by the safe loader (weights_only=True): {first[:200]}"
+            f"{what} {path} was refused by the safe loader (weights_only=True): {why}; nothing in it was run"
         ) from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LcwbenchError(f"{what} {path} is unreadable (truncated or corrupt?): {first[:200]}") from exc
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, struct.error) as exc:
+        # a torch zip archive cut short is a RuntimeError; other garbage fails inside the unpickler
+        first = _first_sentence(str(exc), "")
+        if not isinstance(exc, RuntimeError) or not first:
+            first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        raise LcwbenchError(
+            f"{what} {path} is unreadable (truncated or corrupt?): {first}; replace or delete it"
+        ) from exc
+
+
+def make_dir(path: str | os.PathLike, what: str) -> Path:
+    """Create the folder ``path`` (and its parents); a failure is one LcwbenchError naming ``what`` and the path."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LcwbenchError(f"cannot create {what} {path}: {exc.strerror or exc}") from exc
+    return path
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -33,6 +33,29 @@ def configure_backend(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
+SPEC_KEYS = ("run", "dataset", "method", "seed")
+
+
+def check_spec(spec: Any) -> dict[str, Any]:
+    """A run spec (``--spec``) must be an object with ``run``, ``dataset``, ``method`` and a seed >= 0.
+
+    The workflow's specs come from :func:`lcwbench.config.expand_runs` (whose schema already demands
+    seeds >= 0); this guards the CLI against hand-written ones.
+    """
+    if not isinstance(spec, dict):
+        raise LcwbenchError(f"--spec must be a JSON object, got {type(spec).__name__}")
+    missing = [k for k in SPEC_KEYS if k not in spec]
+    if missing:
+        raise LcwbenchError(f"--spec lacks key(s) {', '.join(missing)}; needed: {', '.join(SPEC_KEYS)}")
+    seed = spec["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise LcwbenchError(f"--spec of run {spec['run']!r}: seed must be an integer >= 0, got {seed!r}")
+    for key in ("data", "params"):
+        if spec.get(key) is not None and not isinstance(spec[key], dict):
+            raise LcwbenchError(f"--spec of run {spec['run']!r}: {key} must be an object, got {spec[key]!r}")
+    return spec
+
+
 def load_split(spec: dict[str, Any], split: str, data_root=None, download: bool = False):
     from lcwbench.data import load_dataset
 
@@ -57,6 +80,7 @@ def train_run(
     """
     from lcwbench.methods import build_method
 
+    check_spec(spec)
     out_dir = Path(out_dir)
     dev = pick_device(device)
     configure_backend(dev)

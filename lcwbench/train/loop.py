@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from lcwbench.errors import LcwbenchError, NonFiniteLossError
-from lcwbench.io import atomic_path, torch_load, torch_save
+from lcwbench.io import atomic_path, make_dir, torch_load, torch_save
 from lcwbench.methods import Method
 
 CKPT = "ckpt.pt"
@@ -112,8 +112,7 @@ def train(
     ``to_float`` maps a stored batch (e.g. uint8 images) to the float tensor the method sees.
     ``max_steps`` stops early without writing the final model (used to simulate an interruption).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_dir(out_dir, "run directory")
     cfg = method.cfg
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -147,8 +146,10 @@ def train(
         epoch_order_state = state["epoch_order_state"]
         _set_rng_state(state["rng"])
         resumed_from = step
+    saved_step = [resumed_from if ckpt_path.exists() else None]  # step of the checkpoint on disk
 
     def checkpoint() -> None:
+        saved_step[0] = step
         torch_save(
             {
                 "modules": method.state_dict(),
@@ -180,9 +181,12 @@ def train(
             values = torch.stack([t.float() for t in terms.values()])
             if not bool(torch.isfinite(values).all()):
                 bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]
+                kept = "" if saved_step[0] is None else (
+                    f"; the checkpoint of step {saved_step[0]} ({ckpt_path}) is kept: delete it to start over"
+                )
                 raise NonFiniteLossError(
                     f"loss term {bad[0]!r} became {terms[bad[0]].item()} at step {step + 1} (epoch {epoch + 1});"
-                    f" the run is stopped (lr={cfg.lr:g}); lower the learning rate or check the data"
+                    f" the run is stopped (lr={cfg.lr:g}); lower the learning rate or check the data{kept}"
                 )
             for k, v in zip(terms, values.tolist()):
                 sums[k] = sums.get(k, 0.0) + v
