@@ -111,6 +111,35 @@ class Method(nn.Module):
         return {}
 
 
+def adopt_base(method: Method, base: Method, dim_name: str = "latent_dim") -> None:
+    """Attach the trained, frozen ``base`` to the second-stage ``method`` (Latent Trick, GLO mappings).
+
+    Checks the base against what ``method.cfg`` recorded (``base_method``), the sample shape, and the
+    latent dimension (``cfg.latent_dim`` 0 = take the base's); then records the base's name and config
+    in ``method.cfg`` so that a saved model can rebuild it, freezes the base and puts it in eval mode.
+    """
+    cfg, name = method.cfg, method.name
+    if cfg.base_method and cfg.base_method != base.name:
+        raise LcwbenchError(f"{name}: config says base_method {cfg.base_method!r} but the base is {base.name!r}")
+    if tuple(base.sample_shape) != method.sample_shape:
+        raise LcwbenchError(
+            f"{name}: base model samples have shape {tuple(base.sample_shape)}, data {method.sample_shape}"
+        )
+    base_dim = base.cfg.latent_dim
+    if cfg.latent_dim == 0:
+        cfg.latent_dim = base_dim
+    elif cfg.latent_dim != base_dim:
+        raise LcwbenchError(
+            f"{name}: latent_dim {cfg.latent_dim} differs from the base's {dim_name} {base_dim};"
+            " leave latent_dim out (it is taken from the base)"
+        )
+    cfg.base_method = base.name
+    cfg.base_config = dataclasses.asdict(base.cfg)
+    base.requires_grad_(False)
+    base.eval()
+    method.base = base
+
+
 def optimiser_step(opt: torch.optim.Optimizer, compute_terms) -> dict[str, torch.Tensor]:
     """Zero ``opt``'s gradients, compute the loss terms, minimise ``terms["total"]`` with one step of
     ``opt`` and return the detached terms."""

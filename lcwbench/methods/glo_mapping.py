@@ -95,7 +95,6 @@ Loss terms: ``total`` and ``nll`` (GLF); ``total``, ``kl``, ``gen``, ``gamma`` (
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -108,7 +107,7 @@ from torch.nn import functional as F
 from lcwbench.errors import LcwbenchError
 from lcwbench.latent_search import SearchResult
 from lcwbench.methods import build_method, register
-from lcwbench.methods.base import Method, MethodConfig, optimiser_step
+from lcwbench.methods.base import Method, MethodConfig, adopt_base, optimiser_step
 from lcwbench.methods.glo import GLO
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
@@ -166,27 +165,7 @@ class CodeMapping(Method):
                 f"{self.name} maps noise to the learned codes of a GLO model; its base must be a 'glo' or 'gldo'"
                 f" run, got {base.name!r}"
             )
-        if cfg.base_method and cfg.base_method != base.name:
-            raise LcwbenchError(
-                f"{self.name}: config says base_method {cfg.base_method!r} but the base is {base.name!r}"
-            )
-        if tuple(base.sample_shape) != self.sample_shape:
-            raise LcwbenchError(
-                f"{self.name}: base model samples have shape {tuple(base.sample_shape)}, data {self.sample_shape}"
-            )
-        base_dim = base.cfg.latent_dim
-        if cfg.latent_dim == 0:
-            cfg.latent_dim = base_dim
-        elif cfg.latent_dim != base_dim:
-            raise LcwbenchError(
-                f"{self.name}: latent_dim {cfg.latent_dim} differs from the base's code dimension {base_dim};"
-                " leave latent_dim out (it is taken from the base)"
-            )
-        cfg.base_method = base.name
-        cfg.base_config = dataclasses.asdict(base.cfg)
-        base.requires_grad_(False)
-        base.eval()
-        self.base = base
+        adopt_base(self, base, dim_name="code dimension")
         d = cfg.latent_dim
         self.register_buffer("code_shift", torch.zeros(d))
         self.register_buffer("code_scale", torch.ones(d))

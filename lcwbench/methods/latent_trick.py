@@ -33,7 +33,6 @@ Loss terms: ``total``, ``cw``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +41,7 @@ import torch
 from lcwbench.distances import cw_sampling, silverman_gamma
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import build_method, make_config, register
-from lcwbench.methods.base import Method, MethodConfig
+from lcwbench.methods.base import Method, MethodConfig, adopt_base
 from lcwbench.models import LatentGenerator
 
 ENCODE_BATCH = 1000
@@ -90,27 +89,7 @@ class LatentTrick(Method):
                 f"latent_trick needs a trained autoencoder as its base; {base.name!r} "
                 + ("has no encoder" if not base.has_encoder else "is itself a stage-2 model")
             )
-        if cfg.base_method and cfg.base_method != base.name:
-            raise LcwbenchError(
-                f"latent_trick: config says base_method {cfg.base_method!r} but the base is {base.name!r}"
-            )
-        if tuple(base.sample_shape) != self.sample_shape:
-            raise LcwbenchError(
-                f"latent_trick: base model samples have shape {tuple(base.sample_shape)}, data {self.sample_shape}"
-            )
-        base_latent = base.cfg.latent_dim
-        if cfg.latent_dim == 0:
-            cfg.latent_dim = base_latent
-        elif cfg.latent_dim != base_latent:
-            raise LcwbenchError(
-                f"latent_trick: latent_dim {cfg.latent_dim} differs from the base's latent_dim {base_latent};"
-                " leave latent_dim out (it is taken from the base)"
-            )
-        cfg.base_method = base.name
-        cfg.base_config = dataclasses.asdict(base.cfg)
-        base.requires_grad_(False)
-        base.eval()
-        self.base = base
+        adopt_base(self, base)
         self.lg = LatentGenerator(cfg.noise_dim, cfg.latent_dim, cfg.width, cfg.depth)
         self.register_buffer("gamma", torch.zeros(()))  # set by training_data (0 = not set yet)
 
