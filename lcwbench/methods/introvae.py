@@ -55,6 +55,7 @@ from lcwbench.methods import register
 from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen
 from lcwbench.methods.ae import sum_sq_error
 from lcwbench.methods.base import Method
+from lcwbench.methods.vae import kl_per_sample
 
 HINGES = ("sample", "batch")
 
@@ -81,11 +82,6 @@ class IntroVAEConfig(BaselineConfig):
             raise LcwbenchError(f"method parameter alpha_g must be >= 0 (or null), got {self.alpha_g}")
         if self.hinge not in HINGES:
             raise LcwbenchError(f"method parameter hinge must be one of {', '.join(HINGES)}, got {self.hinge!r}")
-
-
-def kl_per_sample(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, diag exp(logvar)) || N(0, I)) of each sample, summed over dimensions: shape (N,)."""
-    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
 def margin_hinge(kl: torch.Tensor, margin: float, hinge: str = "sample") -> torch.Tensor:

@@ -43,9 +43,14 @@ class VAEConfig(MethodConfig):
             raise LcwbenchError(f"method parameter beta must be >= 0, got {self.beta}")
 
 
+def kl_per_sample(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, diag exp(logvar)) || N(0, I)) of each sample, summed over dimensions: shape (N,)."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
 def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, diag exp(logvar)) || N(0, I)) per sample, summed over dimensions, averaged over the batch."""
-    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+    return kl_per_sample(mean, logvar).mean()
 
 
 @register
