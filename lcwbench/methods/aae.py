@@ -46,9 +46,9 @@ import torch
 from torch import nn
 
 from lcwbench.methods import register
-from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen, take_step
+from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen
 from lcwbench.methods.ae import sum_sq_error
-from lcwbench.methods.base import Method
+from lcwbench.methods.base import Method, minimise
 from lcwbench.models.mimicry import latent_mlp
 
 
@@ -100,7 +100,7 @@ class AAE(Method):
     def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         # 1. reconstruction phase
         rec = sum_sq_error(self.decoder(self.encoder(x)), x)
-        take_step(opts["ae"], rec)
+        minimise(opts["ae"], rec)
         # 2. regularisation phase: the discriminator
         with torch.no_grad():
             code = self.encoder(x)
@@ -108,11 +108,11 @@ class AAE(Method):
         logit_prior = self.discriminator(prior).squeeze(1)
         logit_code = self.discriminator(code).squeeze(1)
         d_loss = discriminator_loss(logit_prior, logit_code)
-        take_step(opts["disc"], d_loss)
+        minimise(opts["disc"], d_loss)
         # 3. regularisation phase: the encoder fools the updated discriminator
         with frozen(self.discriminator):
             g_loss = generator_loss(self.discriminator(self.encoder(x)).squeeze(1))
-        take_step(opts["gen"], g_loss)
+        minimise(opts["gen"], g_loss)
         terms = {
             "total": rec,
             "rec": rec,

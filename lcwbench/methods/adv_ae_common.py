@@ -161,8 +161,3 @@ def frozen(*modules: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def take_step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """Zero ``opt``'s gradients, backpropagate ``loss`` and step ``opt``."""
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()

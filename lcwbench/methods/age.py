@@ -54,8 +54,8 @@ import torch
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
-from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen, take_step
-from lcwbench.methods.base import Method
+from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen
+from lcwbench.methods.base import Method, minimise
 
 EPS = 1e-12
 
@@ -137,7 +137,7 @@ class AGE(Method):
         kl_real = gaussian_fit_kl(ex)
         kl_fake = gaussian_fit_kl(self.encode(fake))
         loss_e = kl_real - kl_fake + cfg.rec_x_weight * rec_x
-        take_step(opts["e"], loss_e)
+        minimise(opts["e"], loss_e)
         # generator updates: generated codes towards the prior, and the latent recovered by the encoder
         for _ in range(cfg.g_steps):
             z = self._prior(x)
@@ -146,7 +146,7 @@ class AGE(Method):
             kl_g = gaussian_fit_kl(egz)
             rec_z = cosine_distance(egz, z)
             loss_g = kl_g + cfg.rec_z_weight * rec_z
-            take_step(opts["g"], loss_g)
+            minimise(opts["g"], loss_g)
         terms = {
             "total": loss_e,
             "kl_real": kl_real,

@@ -54,8 +54,8 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
-from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen, take_step
-from lcwbench.methods.base import Method
+from lcwbench.methods.adv_ae_common import BaselineConfig, adam, build_decoder, build_encoder, frozen
+from lcwbench.methods.base import Method, minimise
 from lcwbench.models.mimicry import latent_mlp
 
 
@@ -136,11 +136,11 @@ class ALAE(Method):
         r1 = r1_penalty(score_real, real) if cfg.gamma > 0 else score_real.new_zeros(())
         d_adv = discriminator_loss(score_real, score_fake)
         d_loss = d_adv + 0.5 * cfg.gamma * r1
-        take_step(opts["ed"], d_loss)
+        minimise(opts["ed"], d_loss)
         # 2. F and G: generated images should score high
         with frozen(self.encoder, self.discriminator):
             g_loss = nn.functional.softplus(-self.score(self.generator(self.mapping(self._noise(x))))).mean()
-        take_step(opts["fg"], g_loss)
+        minimise(opts["fg"], g_loss)
         # 3. E and G: reciprocity in W
         with torch.no_grad():
             w = self.mapping(self._noise(x))

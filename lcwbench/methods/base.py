@@ -140,6 +140,13 @@ def adopt_base(method: Method, base: Method, dim_name: str = "latent_dim") -> No
     method.base = base
 
 
+def minimise(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """Zero ``opt``'s gradients, backpropagate ``loss`` and take one step of ``opt``."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def optimiser_step(opt: torch.optim.Optimizer, compute_terms) -> dict[str, torch.Tensor]:
     """Zero ``opt``'s gradients, compute the loss terms, minimise ``terms["total"]`` with one step of
     ``opt`` and return the detached terms."""

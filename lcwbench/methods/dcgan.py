@@ -41,7 +41,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
-from lcwbench.methods.base import Method
+from lcwbench.methods.base import Method, minimise
 from lcwbench.methods.generator import GeneratorConfig
 from lcwbench.models.discriminators import NORMS, build_discriminator, check_image_shape
 from lcwbench.models.glo_nets import build_generator, init_normal
@@ -130,12 +130,6 @@ class GANMethod(Method):
         """A batch of N(0, I) noise the size of batch ``x``."""
         return torch.randn(x.shape[0], self.cfg.noise_dim, device=x.device, dtype=x.dtype)
 
-    @staticmethod
-    def _step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
 
 @register
 class DCGAN(GANMethod):
@@ -160,10 +154,10 @@ class DCGAN(GANMethod):
         logit_real = self.discriminator(x)
         logit_fake = self.discriminator(fake.detach())
         d_loss = softplus(-logit_real).mean() + softplus(logit_fake).mean()
-        self._step(opts["d"], d_loss)
+        minimise(opts["d"], d_loss)
         # 2. generator: non-saturating loss -log D(G(z)); only G's optimiser steps
         g_loss = softplus(-self.discriminator(fake)).mean()
-        self._step(opts["g"], g_loss)
+        minimise(opts["g"], g_loss)
         self.discriminator.zero_grad(set_to_none=True)
         terms = {
             "total": d_loss,

@@ -83,7 +83,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
-from lcwbench.methods.base import Method, MethodConfig
+from lcwbench.methods.base import Method, MethodConfig, minimise
 from lcwbench.models.mimicry import SIZES as MIMICRY_SIZES
 from lcwbench.models.mimicry import latent_mlp, mimicry_discriminator, mimicry_encoder, mimicry_generator
 
@@ -305,26 +305,20 @@ class Geng(Method):
             opts["critic"] = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr)
         return opts
 
-    @staticmethod
-    def _step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
     def stage1_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         z = self.encode(x)
         x_hat = self.decoder(z)
         if self.critic is None:
             terms = ae_loss(x, x_hat, None, None, cfg.w1, cfg.w2)
-            self._step(opts["ae"], terms["ae"])
+            minimise(opts["ae"], terms["ae"])
             critic_loss = terms["rec"].new_zeros(())
         else:
             mu = sample_mu(x.shape[0], z)
             m = mu[:, None]
             x_mu = self.decoder(m * z + (1.0 - m) * z.flip(0))
             terms = ae_loss(x, x_hat, self.critic(x_mu), self.critic(x_hat), cfg.w1, cfg.w2)
-            self._step(opts["ae"], terms["ae"])
+            minimise(opts["ae"], terms["ae"])
             x_hat_d, x_mu_d = x_hat.detach(), x_mu.detach()
             critic_loss = interp_critic_loss(
                 self.critic(x),
@@ -333,7 +327,7 @@ class Geng(Method):
                 mu,
                 cfg.lambda_,
             )
-            self._step(opts["critic"], critic_loss)
+            minimise(opts["critic"], critic_loss)
             self.critic.zero_grad(set_to_none=True)
         zero = critic_loss.new_zeros(())
         return {
@@ -357,10 +351,10 @@ class Geng(Method):
             with torch.no_grad():
                 fake = self.latent_gen(torch.randn(n, self.noise_dim, device=real.device, dtype=real.dtype))
             d_loss = hinge_d_loss(self.latent_disc(real), self.latent_disc(fake))
-            self._step(opts["latent_d"], d_loss)
+            minimise(opts["latent_d"], d_loss)
         fake = self.latent_gen(torch.randn(n, self.noise_dim, device=real.device, dtype=real.dtype))
         g_loss = hinge_g_loss(self.latent_disc(fake))
-        self._step(opts["latent_g"], g_loss)
+        minimise(opts["latent_g"], g_loss)
         self.latent_disc.zero_grad(set_to_none=True)
         zero = g_loss.new_zeros(())
         return {

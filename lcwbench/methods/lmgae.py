@@ -47,6 +47,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
+from lcwbench.methods.base import minimise
 from lcwbench.methods.wae_gan import WAEGAN, WAEGANConfig, rmsprop
 
 
@@ -149,7 +150,7 @@ class LMGAE(WAEGAN):
         w = self.critic(enc * m).mean() - self.critic(prior * m).mean()
         reg = ((1 - m) * m).abs().sum()
         loss = cfg.mask_rec_weight * rec + (1 - w).pow(2) + c_poly * reg
-        self._step(opts["mask"], loss)
+        minimise(opts["mask"], loss)
         self.decoder.zero_grad(set_to_none=True)
         self.critic.zero_grad(set_to_none=True)
         with torch.no_grad():

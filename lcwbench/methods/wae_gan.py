@@ -41,7 +41,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
-from lcwbench.methods.base import Method, MethodConfig
+from lcwbench.methods.base import Method, MethodConfig, minimise
 from lcwbench.models import build_autoencoder
 from lcwbench.models.mlp import mlp
 
@@ -153,18 +153,13 @@ class WAEGAN(Method):
         rec = self.rec(self.decoder(self._masked(self.encoder(x), m)), x)
         return {"ae": rec, "rec": rec}
 
-    def _step(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
     def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         m = self.mask()
         m_fixed = None if m is None else m.detach()
         # 1. auto-encoder
         ae_terms = self.ae_loss(x, m_fixed)
-        self._step(opts["ae"], ae_terms["ae"])
+        minimise(opts["ae"], ae_terms["ae"])
         # 2. critic on the latent: prior samples score high, encodings low
         with torch.no_grad():
             enc = self._masked(self.encoder(x), m_fixed)
@@ -172,10 +167,10 @@ class WAEGAN(Method):
             prior = self._masked(torch.randn_like(enc), m_fixed)
             w = self.critic(enc).mean() - self.critic(prior).mean()
             critic_loss = w + cfg.gp_weight * gradient_penalty(self.critic, enc, prior)
-            self._step(opts["critic"], critic_loss)
+            minimise(opts["critic"], critic_loss)
         # 3. generator (the encoder) fools the critic; only the encoder's optimiser steps
         gen = -self.critic(self._masked(self.encoder(x), m_fixed)).mean()
-        self._step(opts["gen"], gen)
+        minimise(opts["gen"], gen)
         self.critic.zero_grad(set_to_none=True)
         terms = {"total": ae_terms["ae"], **ae_terms, "critic": critic_loss, "gen": gen, "w_dist": -w}
         terms.pop("ae")

@@ -41,6 +41,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
+from lcwbench.methods.base import minimise
 from lcwbench.methods.dcgan import ConvGANConfig, GANMethod
 from lcwbench.methods.wae_gan import gradient_penalty
 from lcwbench.models.discriminators import build_discriminator
@@ -95,9 +96,9 @@ class WGANGP(GANMethod):
             with torch.no_grad():
                 fake = self.generator(self.noise(x))
             terms = self.critic_terms(x, fake)
-            self._step(opts["d"], terms["critic"])
+            minimise(opts["d"], terms["critic"])
         gen = -self.discriminator(self.generator(self.noise(x))).mean()
-        self._step(opts["g"], gen)
+        minimise(opts["g"], gen)
         self.discriminator.zero_grad(set_to_none=True)
         terms = {"total": terms["critic"], **terms, "gen": gen}
         return {k: v.detach() for k, v in terms.items()}
