@@ -187,3 +187,25 @@ def test_sweep_figure_config_checks():
         validate_config(_cfg(m={"kind": "mask_trajectories", "experiment": "w", "capacities": [2]}))
     with pytest.raises(LcwbenchError, match="experiments"):
         validate_config(_cfg(u={"kind": "ucurve"}))
+
+
+def test_mask_warmup_freezes_the_mask_and_drops_the_variance_term():
+    torch.manual_seed(0)
+    m = build_method("lmgae", {**TINY, "latent_dim": 3, "mask_warmup_steps": 2, "alpha_init_min": 1.0}, VEC)
+    assert bool((m.alpha >= 1.0).all()) and bool((m.alpha <= 5.0).all())  # alpha ~ U(1, 5)
+    opts = m.build_optimizers()
+    alpha0 = m.alpha.detach().clone()
+    x = _vectors()
+    terms = m.ae_loss(x, m.mask().detach())
+    assert terms["ae"].item() == pytest.approx(terms["rec"].item())  # no variance term while warming up
+    for _ in range(2):
+        m.train_step(x, opts)
+    assert torch.equal(m.alpha.detach(), alpha0)  # mask frozen for the first 2 steps
+    terms = m.ae_loss(x, m.mask().detach())
+    assert terms["ae"].item() == pytest.approx(terms["rec"].item() + 100 * terms["var"].item(), rel=1e-5)
+    m.train_step(x, opts)
+    assert not torch.equal(m.alpha.detach(), alpha0)  # the third step updates it
+    with pytest.raises(LcwbenchError, match="mask_warmup_steps"):
+        build_method("lmgae", {**TINY, "latent_dim": 3, "mask_warmup_steps": -1}, VEC)
+    with pytest.raises(LcwbenchError, match="alpha_init_min"):
+        build_method("lmgae", {**TINY, "latent_dim": 3, "alpha_init_min": 6.0}, VEC)

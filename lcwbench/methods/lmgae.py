@@ -9,7 +9,11 @@ parameter.
 * Mask: ``m = 1 - exp(-alpha)`` with ``alpha >= 0`` (clamped after each update, Keras' NonNeg), one
   entry per latent dimension (M = latent_dim = model capacity), ``alpha ~ U(0, alpha_init_max)`` with
   alpha_init_max 5 [repo L189-191, L318-320]. The paper says only that the parameterisation pushes m
-  towards 0 or 1 (002 L115).
+  towards 0 or 1 (002 L115). ``alpha_init_min`` (default 0, the [repo]) raises the lower end of the
+  init range [harness parameter].
+* ``mask_warmup_steps`` (default 0, the [repo]): for that many first steps the mask is not updated
+  and the masked-variance term is off, so the auto-encoder learns with the initial mask first
+  [harness parameter; config/lmgae_cpu.yaml records what it did on the synthetic sweep].
 * Decoder and critic see ``E(x) * m`` and ``z * m``, ``z ~ N(0, I_M)`` (002 L109-117). Sampling is
   ``D(z * m)`` [repo L497-548]. Active dimensions are ``count(m >= active_threshold)``, threshold 0.1
   [repo L191].
@@ -54,6 +58,7 @@ from lcwbench.methods.wae_gan import WAEGAN, WAEGANConfig, rmsprop
 @dataclass
 class LMGAEConfig(WAEGANConfig):
     mask_lr_mult: float = 5.0
+    alpha_init_min: float = 0.0
     alpha_init_max: float = 5.0
     active_threshold: float = 0.1
     var_weight: float = 100.0
@@ -63,13 +68,21 @@ class LMGAEConfig(WAEGANConfig):
     poly_max: float = 2048.0
     lr_drop: float = 5.0
     schedule_r: int | None = None
+    mask_warmup_steps: int = 0
 
     def check(self) -> None:
         super().check()
         if not 0 < self.active_threshold < 1:
             raise LcwbenchError(f"method parameter active_threshold must be in (0, 1), got {self.active_threshold}")
+        if self.mask_warmup_steps < 0:
+            raise LcwbenchError(f"method parameter mask_warmup_steps must be >= 0, got {self.mask_warmup_steps}")
         if self.schedule_r is not None and self.schedule_r < 1:
             raise LcwbenchError(f"method parameter schedule_r must be >= 1, got {self.schedule_r}")
+        if not 0 <= self.alpha_init_min < self.alpha_init_max:
+            raise LcwbenchError(
+                "method parameters need 0 <= alpha_init_min < alpha_init_max, "
+                f"got {self.alpha_init_min}, {self.alpha_init_max}"
+            )
         if not self.alpha_init_max > 0 or not self.lr_drop > 0 or not self.mask_lr_mult > 0:
             raise LcwbenchError("method parameters alpha_init_max, lr_drop and mask_lr_mult must be > 0")
 
@@ -87,7 +100,8 @@ class LMGAE(WAEGAN):
 
     def __init__(self, cfg: LMGAEConfig, sample_shape: tuple[int, ...], base=None):
         super().__init__(cfg, sample_shape, base)
-        self.alpha = nn.Parameter(torch.rand(cfg.latent_dim) * cfg.alpha_init_max)
+        lo, hi = cfg.alpha_init_min, cfg.alpha_init_max
+        self.alpha = nn.Parameter(lo + torch.rand(cfg.latent_dim) * (hi - lo))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self.r = cfg.schedule_r or schedule_r(cfg.latent_dim)
 
@@ -126,7 +140,11 @@ class LMGAE(WAEGAN):
         z = self.encoder(x)
         rec = self.rec(self.decoder(z * m), x)
         var = ((z - z.mean(dim=0, keepdim=True)).pow(2) * torch.exp(-self.cfg.var_sharpness * m.pow(2))).mean()
-        return {"ae": rec + self.cfg.var_weight * var, "rec": rec, "var": var}
+        var_weight = 0.0 if self.warming_up() else self.cfg.var_weight
+        return {"ae": rec + var_weight * var, "rec": rec, "var": var}
+
+    def warming_up(self) -> bool:
+        return int(self.step) < self.cfg.mask_warmup_steps
 
     def train_step(self, x: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         cfg = self.cfg
@@ -150,9 +168,11 @@ class LMGAE(WAEGAN):
         w = self.critic(enc * m).mean() - self.critic(prior * m).mean()
         reg = ((1 - m) * m).abs().sum()
         loss = cfg.mask_rec_weight * rec + (1 - w).pow(2) + c_poly * reg
-        minimise(opts["mask"], loss)
+        if not self.warming_up():
+            minimise(opts["mask"], loss)
         self.decoder.zero_grad(set_to_none=True)
         self.critic.zero_grad(set_to_none=True)
+        self.alpha.grad = None
         with torch.no_grad():
             self.alpha.clamp_(min=0.0)
             m = self.mask()
