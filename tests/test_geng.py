@@ -70,6 +70,15 @@ def test_ae_loss_by_hand():
     assert t["ae"].item() == pytest.approx(1.25 + 0.5 * 2.0 + 0.25 * 1.0)
     plain = geng.ae_loss(x, x_hat, None, None, 0.5, 0.25)
     assert plain["ae"].item() == pytest.approx(1.25) and plain["adv_rec"].item() == 0.0
+    scaled = geng.ae_loss(x, x_hat, None, None, 0.5, 0.25, rec_scale=4.0)
+    assert scaled["ae"].item() == pytest.approx(5.0) and scaled["rec"].item() == pytest.approx(1.25)
+
+
+def test_rec_scale_auto_is_four_for_images_one_for_vectors():
+    img = build_method("geng", {"latent_dim": 4, "arch": "mlp", "width": 8, "depth": 1}, (1, 4, 4))
+    vec = build_method("geng", {"latent_dim": 2, "width": 8, "depth": 1}, (2,))
+    given = build_method("geng", {"latent_dim": 2, "width": 8, "depth": 1, "rec_scale": 2.5}, (2,))
+    assert (img.rec_scale, vec.rec_scale, given.rec_scale) == (4.0, 1.0, 2.5)
 
 
 def test_hinge_losses_by_hand():

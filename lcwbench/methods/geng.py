@@ -23,6 +23,9 @@ Stage 1: autoencoder with latent normalisation and an adversarial interpolation 
   ``||x - x_hat||^2`` is the mean squared error over all entries and ``||d(.)||^2`` the squared
   output summed over the critic's outputs and averaged over the batch: the normalisation of ACAI,
   whose weights are reused below [harness choice].
+* ``rec_scale`` multiplies the squared error in Eq. 10. ACAI's weights below were set for data in
+  [-1, 1]; the harness's images are in [0, 1], where the same error is 4x smaller, so the default (0,
+  auto) is 4 for images - the squared error ACAI would see - and 1 for vectors [harness choice].
 * ``regulariser`` False drops d and both adversarial terms (a plain AE with a BN latent: the
   ablation's "with BN" row, 004 L157-165).
 * Each step: one autoencoder update, then one critic update on the same (detached) x_hat and x_mu.
@@ -112,6 +115,7 @@ class GengConfig(MethodConfig):
     gamma: float = 0.2
     w1: float = 0.5
     w2: float = 0.5
+    rec_scale: float = 0.0  # 0: auto (4 for images in [0, 1], 1 for vectors)
     noise_dim: int = 0  # 0: latent_dim
     latent_width: int = 512
     latent_depth: int = 3
@@ -139,7 +143,7 @@ class GengConfig(MethodConfig):
         for name in ("latent_depth", "noise_dim"):
             if getattr(self, name) < 0:
                 raise LcwbenchError(f"method parameter {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("w1", "w2"):
+        for name in ("w1", "w2", "rec_scale"):
             if getattr(self, name) < 0:
                 raise LcwbenchError(f"method parameter {name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.gamma <= 1:
@@ -173,13 +177,16 @@ def ae_loss(
     d_rec: torch.Tensor | None,
     w1: float,
     w2: float,
+    rec_scale: float = 1.0,
 ) -> dict[str, torch.Tensor]:
-    """Eq. 10: ``rec + w1 ||d(x_mu)||^2 + w2 ||d(x_hat)||^2``; without critic outputs, ``rec`` alone."""
+    """Eq. 10: ``rec_scale rec + w1 ||d(x_mu)||^2 + w2 ||d(x_hat)||^2``; without critic outputs, the
+    reconstruction term alone. The logged ``rec`` is the plain mean squared error."""
     rec = (x_hat - x).pow(2).mean()
     zero = rec.new_zeros(())
     adv_interp = sq_norm(d_interp) if d_interp is not None else zero
     adv_rec = sq_norm(d_rec) if d_rec is not None else zero
-    return {"ae": rec + w1 * adv_interp + w2 * adv_rec, "rec": rec, "adv_interp": adv_interp, "adv_rec": adv_rec}
+    ae = rec_scale * rec + w1 * adv_interp + w2 * adv_rec
+    return {"ae": ae, "rec": rec, "adv_interp": adv_interp, "adv_rec": adv_rec}
 
 
 def hinge_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
@@ -237,6 +244,7 @@ class Geng(Method):
         super().__init__(cfg, sample_shape, base)
         self.arch = resolve_arch(cfg.arch, self.sample_shape)
         self.is_image = len(self.sample_shape) > 1
+        self.rec_scale = cfg.rec_scale or (4.0 if self.is_image else 1.0)
         d_in = math.prod(self.sample_shape)
         if self.arch == "mimicry":
             c, s = _mimicry_shape(self.sample_shape)
@@ -310,14 +318,14 @@ class Geng(Method):
         z = self.encode(x)
         x_hat = self.decoder(z)
         if self.critic is None:
-            terms = ae_loss(x, x_hat, None, None, cfg.w1, cfg.w2)
+            terms = ae_loss(x, x_hat, None, None, cfg.w1, cfg.w2, self.rec_scale)
             minimise(opts["ae"], terms["ae"])
             critic_loss = terms["rec"].new_zeros(())
         else:
             mu = sample_mu(x.shape[0], z)
             m = mu[:, None]
             x_mu = self.decoder(m * z + (1.0 - m) * z.flip(0))
-            terms = ae_loss(x, x_hat, self.critic(x_mu), self.critic(x_hat), cfg.w1, cfg.w2)
+            terms = ae_loss(x, x_hat, self.critic(x_mu), self.critic(x_hat), cfg.w1, cfg.w2, self.rec_scale)
             minimise(opts["ae"], terms["ae"])
             x_hat_d, x_mu_d = x_hat.detach(), x_mu.detach()
             critic_loss = interp_critic_loss(
