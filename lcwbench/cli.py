@@ -138,6 +138,40 @@ def cmd_mask_trajectories(a) -> None:
     print(f"wrote {a.out}")
 
 
+# metrics.json entries summarised in the CSV of each comparison figure (those a run lacks are skipped)
+COMPARISON_METRICS = {
+    "manifold_scatter": ["mse", "rec_error", "manifold_dist", "manifold_dist_rec", "fid"],
+    "variant_grid": ["mse", "psnr", "rec_error", "fid"],
+}
+
+
+def cmd_comparison_figure(a) -> None:
+    """Geng Fig. 4 (manifold_scatter), Fig. 5 (latent_prior), Fig. 6 (variant_grid), with a CSV beside."""
+    from lcwbench import comparison_figures as cf
+    from lcwbench.runner import load_model, load_split
+
+    def ordered(text: str, what: str) -> dict:
+        """A JSON mapping, or a list of [label, value] pairs (keeps the row order through sorted JSON)."""
+        obj = _json(text, what)
+        try:
+            return dict(obj)
+        except (TypeError, ValueError):
+            raise LcwbenchError(f"--{what} must be a JSON object or a list of [label, value] pairs") from None
+
+    models = {label: load_model(path) for label, path in ordered(a.models, "models").items()}
+    ds = load_split({"dataset": a.dataset, "data": _json(a.data, "data")}, a.split, a.data_root, a.download)
+    x = ds.to_float(ds.x[: min(a.n, len(ds))])
+    names = COMPARISON_METRICS.get(a.kind)  # latent_prior's CSV holds its own latent statistics
+    summary = cf.metric_summary(ordered(a.metrics, "metrics"), names) if a.metrics and names else None
+    if a.kind == "manifold_scatter":
+        cf.manifold_scatter(models, x, a.out, seed=a.seed, summary=summary, title=a.title, dataset=a.dataset)
+    elif a.kind == "latent_prior":
+        cf.latent_prior(models, x, a.out, seed=a.seed, title=a.title)
+    else:
+        cf.variant_grid(models, x, a.out, seed=a.seed, summary=summary, title=a.title)
+    print(f"wrote {a.out} and {Path(a.out).with_suffix('.csv')}")
+
+
 def cmd_plan(a) -> None:
     """Jobs per rule and per paper, GPU-hours (benchmark files where present, else declared runtimes)."""
     from lcwbench.config import load_config
@@ -253,6 +287,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--title", default=None)
     sp.add_argument("--out", required=True)
     sp.set_defaults(fn=cmd_mask_trajectories)
+
+    sp = sub.add_parser("comparison-figure",
+                        help="Geng Figs. 4-6: manifold scatter, latent vs prior, variant grid (PNG + CSV)")
+    sp.add_argument("--kind", required=True, choices=["manifold_scatter", "latent_prior", "variant_grid"])
+    sp.add_argument("--models", required=True,
+                    help='JSON [[label, model.pt], ...] or {label: model.pt}: one run per row/panel, in order')
+    sp.add_argument("--metrics", default=None,
+                    help='JSON [[label, [metrics.json, ...]], ...] or a mapping: summarised over seeds in the CSV')
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--data", default="{}")
+    sp.add_argument("--split", default="test")
+    sp.add_argument("--n", type=int, default=5000, help="data points drawn (the first n of the split)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the noise the figure draws")
+    sp.add_argument("--title", default=None)
+    sp.add_argument("--out", required=True)
+    common(sp)
+    sp.set_defaults(fn=cmd_comparison_figure)
 
     sp = sub.add_parser("plan", help="jobs per rule and paper, estimated GPU-hours, largest job of a config")
     sp.add_argument("--config", default="config/config.yaml")

@@ -98,6 +98,9 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         except LcwbenchError as exc:
             raise LcwbenchError(f"invalid config: {where}: {exc}") from None
     for name, fig in out["figures"].items():
+        if fig["kind"] in COMPARISON_KINDS:
+            _check_comparison_figure(name, fig, out)
+            continue
         if fig["kind"] != "latent_comparison":
             _check_sweep_figure(name, fig, out)
             continue
@@ -139,6 +142,64 @@ def _check_sweep_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> 
             raise LcwbenchError(
                 f"invalid config: {where}: experiment {fig['experiment']!r} has no seed {fig.get('seed', 0)}"
             )
+
+
+COMPARISON_KINDS = ("manifold_scatter", "latent_prior", "variant_grid")  # Geng Figs. 4, 5, 6
+VECTOR_DATASETS = ("synthetic", "swissroll")
+
+
+def _check_comparison_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """A comparison figure names defined experiments without a sweep, with the figure's seed, methods
+    with an encoder, one dataset and data for all; manifold_scatter and latent_prior need the swiss
+    roll (latent_prior a 2-D latent), variant_grid images."""
+    from lcwbench.methods import get_method, make_config
+
+    where = f"config['figures'][{name!r}]"
+    seed = fig.get("seed", 0)
+    kind = fig["kind"]
+    first: tuple[str, Any] | None = None
+    if not fig["experiments"]:
+        raise LcwbenchError(f"invalid config: {where}: 'experiments' is empty")
+    for exp_name in fig["experiments"].values():
+        exp = cfg["experiments"].get(exp_name)
+        if exp is None:
+            raise LcwbenchError(f"invalid config: {where} names experiment {exp_name!r}, which is not defined")
+        if exp.get("sweep"):
+            raise LcwbenchError(
+                f"invalid config: {where}: experiment {exp_name!r} has a sweep; a {kind} figure needs one run per seed"
+            )
+        if seed not in exp.get("seeds", cfg["seeds"]):
+            raise LcwbenchError(f"invalid config: {where}: experiment {exp_name!r} has no seed {seed}")
+        method = get_method(exp["method"])
+        if not getattr(method, "has_encoder", True):
+            raise LcwbenchError(
+                f"invalid config: {where}: method {exp['method']!r} of experiment {exp_name!r} has no encoder"
+            )
+        data = (exp["dataset"], exp.get("data") or {})
+        if first is None:
+            first = (exp_name, data)
+        elif data != first[1]:
+            raise LcwbenchError(
+                f"invalid config: {where}: experiments {first[0]!r} and {exp_name!r} differ in dataset or data;"
+                " a figure draws one set of data points for all of them"
+            )
+        if kind in ("manifold_scatter", "latent_prior") and exp["dataset"] != "swissroll":
+            raise LcwbenchError(
+                f"invalid config: {where}: a {kind} figure needs the 2-D swiss roll; experiment {exp_name!r} uses"
+                f" {exp['dataset']!r}"
+            )
+        if kind == "variant_grid" and exp["dataset"] in VECTOR_DATASETS:
+            raise LcwbenchError(
+                f"invalid config: {where}: a variant_grid figure needs images; experiment {exp_name!r} uses"
+                f" {exp['dataset']!r}"
+            )
+        if kind == "latent_prior":
+            latent = make_config(method, exp.get("params")).latent_dim
+            if latent != 2:
+                raise LcwbenchError(
+                    f"invalid config: {where}: experiment {exp_name!r} has latent_dim {latent}; a latent_prior"
+                    " figure needs 2"
+                )
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

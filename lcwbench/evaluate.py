@@ -147,9 +147,28 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
         img.save(tmp, format="PNG")
 
 
+MANIFOLD_GEN_DEFINITION = "mean Euclidean distance from each generated point to the nearest reference point"
+MANIFOLD_REC_DEFINITION = "mean Euclidean distance from each reconstruction to the nearest reference point"
+
+
+def manifold_generation_metric(pool: np.ndarray, spec, protocol_name: str) -> dict[str, dict[str, Any]]:
+    """``manifold_dist`` of generated vectors for data sets with a known noise-free manifold (swiss roll);
+    an empty dict for the others."""
+    from lcwbench.metrics import manifold_distance, manifold_reference
+
+    manifold = manifold_reference(spec["dataset"])
+    if manifold is None:
+        return {}
+    proto = {"protocol": protocol_name, "dataset": dataset_key(spec["dataset"], spec.get("data")),
+             "split": "generated", "n": int(len(pool)), "reference": manifold[1],
+             "definition": MANIFOLD_GEN_DEFINITION}
+    return {"manifold_dist": {"value": manifold_distance(pool, manifold[0]), "protocol": proto}}
+
+
 def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> dict[str, dict[str, Any]]:
-    """rec_error, mse, psnr and latent off-diagonal covariance on the first ``n_rec`` items of ``rec_split``."""
-    from lcwbench.metrics import mse, offdiag_cov, psnr, rec_error
+    """rec_error, mse, psnr and latent off-diagonal covariance on the first ``n_rec`` items of ``rec_split``;
+    for data with a known manifold also the reconstructions' distance to it (``manifold_dist_rec``)."""
+    from lcwbench.metrics import manifold_distance, manifold_reference, mse, offdiag_cov, psnr, rec_error
 
     n_rec = min(protocol["n_rec"], len(test))
     xs, xhats, zs = [], [], []
@@ -168,6 +187,12 @@ def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> d
         **model.latent_metrics(z),
     }
     metrics = {k: {"value": v, "protocol": {**proto, "definition": d}} for k, (v, d) in definitions.items()}
+    manifold = None if test.is_image else manifold_reference(spec["dataset"])
+    if manifold is not None:
+        metrics["manifold_dist_rec"] = {
+            "value": manifold_distance(xhat, manifold[0]),
+            "protocol": {**proto, "reference": manifold[1], "definition": MANIFOLD_REC_DEFINITION},
+        }
     if test.is_image:
         metrics["psnr"] = {"value": psnr(x, xhat, data_range=1.0),
                            "protocol": {**proto, "definition": "mean per-image PSNR, data range 1"}}
@@ -310,6 +335,9 @@ def evaluate_run(
         prd_proto = {**base, "prd_n": n_prd, "num_clusters": 20, "num_angles": 1001, "num_runs": 10}
         metrics["f8"] = {"value": float(f8), "protocol": prd_proto}
         metrics["f1_8"] = {"value": float(f18), "protocol": prd_proto}
+
+    if not test.is_image:
+        metrics.update(manifold_generation_metric(pool, spec, protocol_name))
 
     if protocol.get("interp_fid"):
         metrics["fid_interp"] = interpolation_fid(model, feats, ref, n_gen, spec["seed"], dev, base)

@@ -202,10 +202,12 @@ def render_table(
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
+    """Floats with ``digits`` decimals; below 1 in magnitude with three significant digits instead, so
+    small numbers (Geng's MSEs of 0.0165, KIDs) keep their precision."""
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
     if isinstance(v, float):
-        return f"{v:.{digits}f}"
+        return f"{v:.3g}" if 0 < abs(v) < 1 else f"{v:.{digits}f}"
     return str(v)
 
 

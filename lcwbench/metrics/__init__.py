@@ -20,6 +20,7 @@ from lcwbench.metrics.inception import (
     resolve_weights,
 )
 from lcwbench.metrics.latent import active_dims, offdiag_cov
+from lcwbench.metrics.manifold import MANIFOLD_DATASETS, manifold_distance, manifold_reference, nearest_distances
 from lcwbench.metrics.prd import compute_prd, prd_f_beta, prd_from_histograms
 from lcwbench.metrics.recon import mse, psnr, rec_error
 
@@ -27,6 +28,7 @@ __all__ = [
     "ENV_WEIGHTS",
     "WEIGHTS_FILENAME",
     "WEIGHTS_URL",
+    "MANIFOLD_DATASETS",
     "FeatureExtractor",
     "active_dims",
     "compute_prd",
@@ -37,7 +39,10 @@ __all__ = [
     "inception_score",
     "kid",
     "make_standin_weights",
+    "manifold_distance",
+    "manifold_reference",
     "mse",
+    "nearest_distances",
     "offdiag_cov",
     "prd_f_beta",
     "prd_from_histograms",

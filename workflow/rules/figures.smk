@@ -1,6 +1,9 @@
 # Figures: per-run sample grids, reconstructions beside test images (LCW Fig. 5), Latent Trick
 # interpolations (Fig. 7); and the configured multi-run figures: LCW Fig. 4 (2-D latents vs LT
-# samples), LMGAE Fig. 3 (metric vs model capacity, "ucurve") and Fig. 5 (mask trajectories).
+# samples), LMGAE Fig. 3 (metric vs model capacity, "ucurve") and Fig. 5 (mask trajectories), Geng
+# Fig. 4 ("manifold_scatter"), Fig. 5 ("latent_prior") and Fig. 6 ("variant_grid").
+
+COMPARISON_KINDS = ("manifold_scatter", "latent_prior", "variant_grid")
 
 
 def figures_of_kind(kind):
@@ -41,6 +44,29 @@ def figure_panels(name):
         lt_model = f"results/runs/{run_of(lt_exp)}/model.pt" if lt_exp else None
         out[label] = [f"results/runs/{run_of(base_exp)}/model.pt", lt_model]
     return out
+
+
+def comparison_runs(name):
+    """{label: (run at the figure's seed, [runs of every seed])} of a comparison figure."""
+    fig = CFG["figures"][name]
+    seed = fig.get("seed", 0)
+    out = {}
+    for label, exp in fig["experiments"].items():
+        runs = sorted(r for r, s in RUNS.items() if exp in s["experiments"])
+        out[label] = (next(r for r in runs if RUNS[r]["seed"] == seed), runs)
+    return out
+
+
+def comparison_inputs(name):
+    runs = comparison_runs(name).values()
+    return sorted({f"results/runs/{r}/model.pt" for r, _ in runs}) + sorted(
+        {f"results/runs/{r}/metrics.json" for _, rs in runs for r in rs}
+    )
+
+
+def comparison_data(name):
+    exp = CFG["experiments"][next(iter(CFG["figures"][name]["experiments"].values()))]
+    return exp["dataset"], exp.get("data") or {}
 
 
 rule run_figures:
@@ -143,3 +169,41 @@ rule mask_trajectories:
     shell:
         "lcwbench mask-trajectories --logs {params.logs} --threshold {params.threshold} --title {params.title}"
         " --out {output.png} > {log} 2>&1"
+
+
+rule comparison_figure:
+    wildcard_constraints:
+        figure=alternatives(n for k in COMPARISON_KINDS for n in figures_of_kind(k)),
+    input:
+        lambda w: comparison_inputs(w.figure),
+    output:
+        png="paper_tables/figures/{figure}.png",
+        csv="paper_tables/figures/{figure}.csv",
+    log:
+        "results/logs/figures/{figure}.log",
+    benchmark:
+        "results/benchmarks/figures/{figure}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"] * 2,
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        kind=lambda w: CFG["figures"][w.figure]["kind"],
+        # [label, ...] pairs, not mappings: q() sorts mapping keys, and the rows keep the config's order
+        models=lambda w: q([[k, f"results/runs/{r}/model.pt"] for k, (r, _) in comparison_runs(w.figure).items()]),
+        metrics=lambda w: q(
+            [[k, [f"results/runs/{r}/metrics.json" for r in rs]] for k, (_, rs) in comparison_runs(w.figure).items()]
+        ),
+        dataset=lambda w: comparison_data(w.figure)[0],
+        data=lambda w: q(comparison_data(w.figure)[1]),
+        split=lambda w: CFG["figures"][w.figure].get("split", "test"),
+        n=lambda w: CFG["figures"][w.figure].get("n", 5000),
+        seed=lambda w: CFG["figures"][w.figure].get("seed", 0),
+        title=lambda w: (
+            f"--title {shlex.quote(CFG['figures'][w.figure]['title'])}" if "title" in CFG["figures"][w.figure] else ""
+        ),
+        common=common_args(),
+    shell:
+        "lcwbench comparison-figure --kind {params.kind} --models {params.models} --metrics {params.metrics}"
+        " --dataset {params.dataset} --data {params.data} --split {params.split} --n {params.n} --seed {params.seed}"
+        " {params.title} --out {output.png} {params.common} > {log} 2>&1"
