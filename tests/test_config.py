@@ -55,7 +55,7 @@ def smoke():
     return yaml.safe_load(BASE)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "smoke.yaml", "mnist_cpu.yaml", "lcw_cpu.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "smoke.yaml", "mnist_cpu.yaml", "lcw_cpu.yaml", "geng_cpu.yaml"])
 def test_shipped_configs_are_valid(name):
     cfg = load_config(ROOT / "config" / name)
     assert expand_runs(cfg)

@@ -96,17 +96,17 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     figures = tmp_path / "paper_tables" / "figures"
     assert (figures / "smoke_fig4_fmnist.png").stat().st_size > 0
     all_runs = sorted((tmp_path / "results" / "runs").iterdir())
-    assert len(all_runs) == 31
+    assert len(all_runs) == 45
     for run in all_runs:
         figs = figures / "runs" / run.name
         assert (figs / "samples.png").stat().st_size > 0
         if "-latent_trick-" in run.name:
             assert (figs / "lt_interpolations.png").exists() and (figs / "lt_interpolations_latent.png").exists()
         metrics = json.loads((run / "metrics.json").read_text())["metrics"]
-        if "rec_error" in metrics and not run.name.startswith("synthetic-"):  # an encoder and images
+        if "rec_error" in metrics and not run.name.startswith(("synthetic-", "swissroll-")):  # encoder, images
             assert (figs / "reconstructions.png").exists()
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
-    assert summary.run.nunique() == 31 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+    assert summary.run.nunique() == 45 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
 
     # LMGAE: capacity sweeps, U-curves with their CSV, mask trajectories, both tables
     for name in ("lmgae_ucurve_synthetic", "lmgae_ucurve_mnist", "lmgae_mask_trajectories"):
@@ -137,5 +137,29 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
             assert {"fid", "fid_interp", "f8", "f1_8", "psnr"} <= set(m)
             assert m["psnr"]["protocol"]["search"]["n"] == 16
     assert (tmp_path / "paper_tables" / "gldo_table3.md").exists()
+
+    # Geng: every method of Tables 1-2 (VAE shares the LCW Table 4 run), geng's two stages, the swiss
+    # roll's manifold distances, Figs. 4-6 with their CSVs
+    e1 = pd.read_csv(tmp_path / "paper_tables" / "geng_table1.csv")
+    assert set(zip(e1[e1.n_seeds > 0].method, e1[e1.n_seeds > 0].metric)) == {
+        (m, k) for m in ("VAE", "AAE", "WAE", "IntroVAE", "AGE", "Ours") for k in ("fid", "mse")}
+    e2 = pd.read_csv(tmp_path / "paper_tables" / "geng_table2.csv")
+    assert set(zip(e2[e2.n_seeds > 0].dataset, e2[e2.n_seeds > 0].method)) == {
+        ("CelebA", m) for m in ("VAE", "AAE", "WAE", "IntroVAE", "AGE", "Ours")} | {("cifar10", "AAE"), ("cifar10", "Ours")}
+    assert e2[(e2.dataset == "cifar10") & (e2.method == "Ours")].reported.isna().all()
+    for run in all_runs:
+        if run.name.startswith("swissroll-"):
+            m = json.loads((run / "metrics.json").read_text())["metrics"]
+            assert {"mse", "manifold_dist", "manifold_dist_rec", "fid"} <= set(m)
+            assert "100000 points" in m["manifold_dist"]["protocol"]["reference"]
+        if "-geng-" in run.name:
+            log = pd.read_csv(run / "train_log.csv")
+            assert set(log.stage) == {1.0, 2.0}
+    for name in ("geng_swissroll", "geng_swissroll_latent", "geng_ablation_mnist"):
+        assert (figures / f"{name}.png").stat().st_size > 0 and (figures / f"{name}.csv").exists()
+    fig4 = pd.read_csv(figures / "geng_swissroll.csv")
+    assert set(fig4.label) == {"VAE", "AAE", "ALAE", "Ours"} and {"mse", "manifold_dist"} <= set(fig4.metric)
+    assert set(pd.read_csv(figures / "geng_swissroll_latent.csv").label) == {"VAE", "AAE", "ALAE", "Ours"}
+    assert set(pd.read_csv(figures / "geng_ablation_mnist.csv").label) == {"Without BN", "With BN", "BN+Regularizer"}
 
     assert "Nothing to be done" in snakemake(tmp_path, shared_data, "-n")
