@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/bench.py [--device auto|cpu|cuda] [--out FILE] [--eval-n 100]
 
 * training steps/s of the LCW MNIST MLP (ae and cwae) at batch 64 and 256, data on the device;
+* training steps/s of conv nets on 32 px images (GLO's Table 7 generator with the Lap1 loss, Geng's
+  Mimicry-style autoencoder and critic) at batch 64: fp32, and on a GPU also bf16 autocast with
+  channels-last (what ``precision: auto`` picks there);
 * cw_normality and cw_sampling forward+backward time at n = 64, 256, 1024 for D = 784 and 12288;
 * one evaluation with cached reference statistics vs the same evaluation that must first compute
   them (stand-in extractor, ``--eval-n`` generated and reference images).
@@ -64,6 +67,38 @@ def bench_training(device, x_all, steps=100):
 
             sec = timeit(run, device, repeat=3, warmup=1)
             out[f"{name}_batch{bs}_steps_per_s"] = round(steps / sec, 1)
+    return out
+
+
+def bench_conv(device, steps=10):
+    """Conv-net steps/s at 32 px; ``bf16_cl`` = bf16 autocast + channels-last (GPU only: on a CPU bf16
+    convolutions are emulated and slow, and CPU runs stay fp32)."""
+    from lcwbench.runner import channels_last
+
+    out = {}
+    x = torch.rand(1024, 3, 32, 32, device=device)
+    modes = ["fp32"] + (["bf16_cl"] if device.type == "cuda" else [])
+    for name, params in (("glo", {"rec_loss": "lap1"}), ("geng", {"arch": "mimicry"})):
+        for mode in modes:
+            torch.manual_seed(0)
+            m = build_method(name, {"batch_size": 64, **params}, (3, 32, 32)).to(device)
+            if name == "geng":
+                m.stage1_steps.fill_(10**9)
+            use_cl = mode == "bf16_cl"
+            if use_cl:
+                m = m.to(memory_format=torch.channels_last)
+            data, to_float = m.training_data(x, channels_last(lambda b: b, use_cl))
+            opts = m.build_optimizers()
+            gen = torch.Generator().manual_seed(0)
+
+            def run(m=m, opts=opts, data=data, to_float=to_float, gen=gen, use_cl=use_cl):
+                for _ in range(steps):
+                    idx = torch.randint(0, len(data), (64,), generator=gen).to(device)
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_cl):
+                        m.train_step(to_float(data[idx]), opts)
+
+            sec = timeit(run, device, repeat=3, warmup=1)
+            out[f"{name}_32px_batch64_{mode}_steps_per_s"] = round(steps / sec, 2)
     return out
 
 
@@ -139,6 +174,7 @@ def main() -> None:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "training": bench_training(device, x_all),
+        "training_conv": bench_conv(device),
         "cw": bench_cw(device),
     }
     if not a.skip_eval:

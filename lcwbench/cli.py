@@ -34,6 +34,7 @@ def cmd_train(a) -> None:
         progress=a.progress,
         max_steps=a.max_steps,
         base_model=a.base_model,
+        precision=a.precision,
     )
     print(f"wrote {path}")
 
@@ -206,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (no final model)")
     sp.add_argument("--progress", action="store_true")
     sp.add_argument("--base-model", default=None, help="model.pt of the base run (stage-2 methods)")
+    sp.add_argument(
+        "--precision", default="auto", choices=["auto", "fp32", "bf16"],
+        help="auto: bf16 autocast for image models on a GPU, fp32 otherwise",
+    )
     common(sp)
     sp.set_defaults(fn=cmd_train)
 

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "download": False,
     "reported_csv": "../shared/reference/reported.csv",
     "device": "auto",
+    "precision": "auto",
     "seeds": [0, 1, 2],
     "checkpoint_every": 1000,
     "progress": False,

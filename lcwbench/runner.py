@@ -33,6 +33,28 @@ def configure_backend(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_precision(precision: str, device: torch.device, sample_shape: tuple[int, ...]) -> str:
+    """``auto``: bf16 autocast for image models on a GPU (conv nets, where it pays), fp32 otherwise
+    (CPU runs stay fp32, so they stay bitwise reproducible across resumes and machines)."""
+    if precision not in PRECISIONS:
+        raise LcwbenchError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" and len(sample_shape) == 3 else "fp32"
+    return precision
+
+
+def channels_last(to_float, enabled: bool):
+    """``to_float`` followed by a channels-last copy of 4-D batches when ``enabled``."""
+    if not enabled:
+        return to_float
+    return lambda batch: (lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t)(
+        to_float(batch)
+    )
+
+
 SPEC_KEYS = ("run", "dataset", "method", "seed")
 
 
@@ -73,10 +95,14 @@ def train_run(
     progress: bool = False,
     max_steps: int | None = None,
     base_model: str | Path | None = None,
+    precision: str = "auto",
 ) -> Path:
     """Train the run ``spec`` into ``out_dir``; returns the path of ``model.pt``.
 
     Stage-2 methods (``needs_base``) get the frozen model of ``base_model`` (the spec's base run).
+    ``precision`` (see :func:`resolve_precision`): with bf16 the training steps run under
+    ``torch.autocast`` (parameters and optimiser state stay fp32); image models on a GPU also use the
+    channels-last memory format.
     """
     from lcwbench.methods import build_method
 
@@ -92,7 +118,11 @@ def train_run(
         base = load_model(base_model, dev)
     torch.manual_seed(spec["seed"])  # network initialisation is part of the seeded run
     method = build_method(spec["method"], spec.get("params"), ds.sample_shape, base=base).to(dev)
-    x, to_float = method.training_data(ds.x.to(dev), ds.to_float)
+    prec = resolve_precision(precision, dev, ds.sample_shape)
+    use_cl = dev.type == "cuda" and len(ds.sample_shape) == 3
+    if use_cl:
+        method = method.to(memory_format=torch.channels_last)
+    x, to_float = method.training_data(ds.x.to(dev), channels_last(ds.to_float, use_cl))
     result = train(
         method,
         x,
@@ -102,6 +132,7 @@ def train_run(
         checkpoint_every=checkpoint_every,
         max_steps=max_steps,
         progress=progress,
+        autocast_dtype=torch.bfloat16 if prec == "bf16" else None,
     )
     if max_steps is not None and result.steps < method.cfg.epochs * (len(x) // method.cfg.batch_size):
         return out_dir / CKPT
@@ -114,6 +145,8 @@ def train_run(
         "resumed_from_step": result.resumed_from_step,
         "train_seconds": round(result.seconds, 3),
         "device": str(dev),
+        "precision": prec,
+        "channels_last": use_cl,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "final_losses": result.history[-1] if result.history else {},

@@ -127,7 +127,8 @@ class WAEGAN(Method):
 
     def rec(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self.rec_kind == "bce":
-            return nn.functional.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x)
+            with torch.autocast(x.device.type, enabled=False):  # autocast refuses BCE: compute it in fp32
+                return nn.functional.binary_cross_entropy(x_hat.float().clamp(1e-7, 1 - 1e-7), x.float())
         return (x_hat - x).pow(2).mean()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

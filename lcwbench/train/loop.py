@@ -106,13 +106,18 @@ def train(
     checkpoint_every: int = 1000,
     max_steps: int | None = None,
     progress: bool = True,
+    autocast_dtype: torch.dtype | None = None,
 ) -> TrainResult:
     """Train ``method`` on the rows of ``x`` (already on the method's device).
 
     ``to_float`` maps a stored batch (e.g. uint8 images) to the float tensor the method sees.
     ``max_steps`` stops early without writing the final model (used to simulate an interruption).
+    ``autocast_dtype`` (e.g. bf16) runs each training step under ``torch.autocast`` on x's device.
     """
     out_dir = make_dir(out_dir, "run directory")
+    for name in (CKPT, LOG, MODEL):  # left by a run killed mid-write (SIGKILL skips atomic_path's cleanup)
+        for stale in out_dir.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
     cfg = method.cfg
     n = x.shape[0]
     if cfg.batch_size > n:
@@ -177,7 +182,8 @@ def train(
                 bar.close()
                 return TrainResult(step, epoch, resumed_from, time.perf_counter() - t0, history)
             idx = perm[batch_in_epoch * cfg.batch_size : (batch_in_epoch + 1) * cfg.batch_size]
-            terms = method.train_step(to_float(x[idx]), opts)
+            with torch.autocast(x.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                terms = method.train_step(to_float(x[idx]), opts)
             values = torch.stack([t.float() for t in terms.values()])
             if not bool(torch.isfinite(values).all()):
                 bad = [k for k, v in terms.items() if not torch.isfinite(v).all()]

@@ -26,7 +26,8 @@ rule train:
         outdir=lambda w: f"results/runs/{w.run}",
         common=common_args(),
         every=CFG["checkpoint_every"],
+        precision=CFG["precision"],
         base=lambda w, input: f"--base-model {input.base[0]}" if input.base else "",
     shell:
         "lcwbench train --spec {params.spec} --out-dir {params.outdir} --checkpoint-every {params.every}"
-        " {params.base} {params.common} > {log} 2>&1"
+        " --precision {params.precision} {params.base} {params.common} > {log} 2>&1"
