@@ -274,3 +274,17 @@ def test_resume_bitwise(tmp_path, stop):
     log = (tmp_path / "full" / "train_log.csv").read_text()
     assert log == (tmp_path / "part" / "train_log.csv").read_text()
     assert [line.split(",")[-1] for line in log.splitlines()[1:]] == ["1.0", "1.0", "2.0"]
+
+
+@pytest.mark.parametrize("name", ["vae", "wae_mmd"])
+def test_lcw_family_baselines_can_share_the_mimicry_nets(name):
+    m = build_method(name, {"arch": "mimicry", "latent_dim": 6, "conv_width": 8}, (3, 32, 32))
+    ref_enc = mimicry_encoder(3, 32, 12 if name == "vae" else 6, 8)  # the VAE's encoder gives mean and log-variance
+    ref_dec = mimicry_generator(3, 32, 6, 8)
+    assert type(m.encoder) is type(ref_enc) and type(m.decoder) is type(ref_dec)
+    assert [p.shape for p in m.encoder.parameters()] == [p.shape for p in ref_enc.parameters()]
+    assert [p.shape for p in m.decoder.parameters()] == [p.shape for p in ref_dec.parameters()]
+    out = m.decode(m.encode(torch.rand(2, 3, 32, 32)))
+    assert out.shape == (2, 3, 32, 32) and bool(((out >= 0) & (out <= 1)).all())
+    with pytest.raises(LcwbenchError, match="arch 'mimicry' needs square"):
+        build_method(name, {"arch": "mimicry"}, (1, 28, 28))

@@ -13,7 +13,7 @@ import torch
 
 from lcwbench.methods import register
 from lcwbench.methods.base import Method, MethodConfig
-from lcwbench.models import build_autoencoder
+from lcwbench.models import autoencoder_for
 
 
 def sum_sq_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -35,7 +35,7 @@ class AE(Method):
 
     def __init__(self, cfg: AEConfig, sample_shape: tuple[int, ...], base: Method | None = None):
         super().__init__(cfg, sample_shape, base)
-        self.encoder, self.decoder = build_autoencoder(sample_shape, cfg.latent_dim, cfg.arch, cfg.width, cfg.depth)
+        self.encoder, self.decoder = autoencoder_for(cfg, sample_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)

@@ -35,9 +35,10 @@ class MethodConfig:
     lr: float = 1e-3
     batch_size: int = 128
     epochs: int = 50
-    arch: str = "auto"  # "mlp" (LCW MNIST/F-MNIST net), "conv" (LCW CelebA net) or "auto" by sample shape
+    arch: str = "auto"  # "mlp" (LCW MNIST/F-MNIST net), "conv" (LCW CelebA net), "mimicry", or "auto" by shape
     width: int = 200  # MLP hidden width
     depth: int = 3  # MLP hidden layers
+    conv_width: int = 64  # base width of the "mimicry" nets
 
     def check(self) -> None:
         """Raise LcwbenchError for values no run can use."""

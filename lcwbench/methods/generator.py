@@ -18,7 +18,7 @@ import torch
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods.base import Method, MethodConfig, optimiser_step
-from lcwbench.models import build_autoencoder
+from lcwbench.models import autoencoder_for
 
 
 @dataclass
@@ -50,7 +50,7 @@ class NoiseGenerator(Method):
     def __init__(self, cfg: GeneratorConfig, sample_shape: tuple[int, ...], base: Method | None = None):
         cfg.check()  # fills latent_dim from noise_dim when the config was built directly
         super().__init__(cfg, sample_shape, base)
-        self.generator = build_autoencoder(sample_shape, cfg.noise_dim, cfg.arch, cfg.width, cfg.depth)[1]
+        self.generator = autoencoder_for(cfg, sample_shape, cfg.noise_dim)[1]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise LcwbenchError(f"method {self.name!r} is a generator without an encoder; it cannot encode data")

@@ -27,7 +27,7 @@ from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
 from lcwbench.methods.ae import sum_sq_error
 from lcwbench.methods.base import Method, MethodConfig
-from lcwbench.models import build_autoencoder
+from lcwbench.models import autoencoder_for
 
 
 @dataclass
@@ -60,8 +60,8 @@ class VAE(Method):
 
     def __init__(self, cfg: VAEConfig, sample_shape: tuple[int, ...], base: Method | None = None):
         super().__init__(cfg, sample_shape, base)
-        self.encoder = build_autoencoder(sample_shape, 2 * cfg.latent_dim, cfg.arch, cfg.width, cfg.depth)[0]
-        self.decoder = build_autoencoder(sample_shape, cfg.latent_dim, cfg.arch, cfg.width, cfg.depth)[1]
+        self.encoder = autoencoder_for(cfg, sample_shape, 2 * cfg.latent_dim)[0]
+        self.decoder = autoencoder_for(cfg, sample_shape)[1]
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of q(z|x)."""

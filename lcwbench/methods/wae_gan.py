@@ -42,7 +42,7 @@ from torch import nn
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
 from lcwbench.methods.base import Method, MethodConfig, minimise
-from lcwbench.models import build_autoencoder
+from lcwbench.models import autoencoder_for
 from lcwbench.models.mlp import mlp
 
 REC_LOSSES = ("auto", "bce", "mse")
@@ -108,7 +108,7 @@ class WAEGAN(Method):
 
     def __init__(self, cfg: WAEGANConfig, sample_shape: tuple[int, ...], base: Method | None = None):
         super().__init__(cfg, sample_shape, base)
-        self.encoder, self.decoder = build_autoencoder(sample_shape, cfg.latent_dim, cfg.arch, cfg.width, cfg.depth)
+        self.encoder, self.decoder = autoencoder_for(cfg, sample_shape)
         self.critic = mlp([cfg.latent_dim] + [cfg.critic_width] * cfg.critic_depth + [1])
         if cfg.init == "glorot":
             glorot_init(self)

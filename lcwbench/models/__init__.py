@@ -3,7 +3,7 @@
 from lcwbench.models.conv import ConvDecoder, ConvEncoder
 from lcwbench.models.latent import LatentGenerator
 from lcwbench.models.mlp import MLPDecoder, MLPEncoder, mlp
-from lcwbench.models.select import build_autoencoder
+from lcwbench.models.select import autoencoder_for, build_autoencoder
 
 __all__ = [
     "ConvDecoder",
@@ -11,6 +11,7 @@ __all__ = [
     "LatentGenerator",
     "MLPDecoder",
     "MLPEncoder",
+    "autoencoder_for",
     "build_autoencoder",
     "mlp",
 ]
