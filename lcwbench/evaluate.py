@@ -165,9 +165,10 @@ def manifold_generation_metric(pool: np.ndarray, spec, protocol_name: str) -> di
     return {"manifold_dist": {"value": manifold_distance(pool, manifold[0]), "protocol": proto}}
 
 
-def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> dict[str, dict[str, Any]]:
+def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path, recs=None) -> dict[str, dict[str, Any]]:
     """rec_error, mse, psnr and latent off-diagonal covariance on the first ``n_rec`` items of ``rec_split``;
-    for data with a known manifold also the reconstructions' distance to it (``manifold_dist_rec``)."""
+    for data with a known manifold also the reconstructions' distance to it (``manifold_dist_rec``).
+    The reconstructions are appended to the list ``recs`` when one is given."""
     from lcwbench.metrics import manifold_distance, manifold_reference, mse, offdiag_cov, psnr, rec_error
 
     n_rec = min(protocol["n_rec"], len(test))
@@ -179,6 +180,8 @@ def reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> d
             zs.append(z.cpu())
             xhats.append(model.decode(z).cpu())
     x, xhat, z = torch.cat(xs), torch.cat(xhats), torch.cat(zs)
+    if recs is not None:
+        recs.append(xhat)
     proto = {"split": protocol["rec_split"], "n": n_rec, "dataset": dataset_key(spec["dataset"], spec.get("data"))}
     definitions = {
         "rec_error": (rec_error(x, xhat), "per-image sum of squared error, mean"),
@@ -229,7 +232,21 @@ def interpolation_fid(model, feats, ref, n: int, seed: int, dev, base_protocol) 
     return {"value": value, "protocol": {**base_protocol, "interpolation": "t ~ U(0,1) between two sampled codes"}}
 
 
-def search_reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Path) -> dict[str, dict[str, Any]]:
+def reconstruction_fid(xhat: torch.Tensor, feats, ref, base_protocol, metrics, dev) -> dict[str, Any]:
+    """FID of the test reconstructions against the protocol's reference statistics (GLDO Table 8's
+    "Reconstruction" row). The reconstructions are those of the run's other reconstruction metrics
+    (encoder, or latent search for GLO-like models), so their split and count are those metrics'."""
+    pool = feats(_batches(xhat, lambda b: b, feats.batch_size, dev))["pool3"]
+    value = _fid(pool.mean(axis=0), np.cov(pool, rowvar=False), ref["mu"], ref["sigma"],
+                 base_protocol["fid_arithmetic"])
+    rec_proto = next((m["protocol"] for k, m in metrics.items() if k in ("mse", "rec_error")), {})
+    return {"value": value, "protocol": {**base_protocol, "reconstructions": {
+        k: rec_proto[k] for k in ("split", "n", "search") if k in rec_proto}}}
+
+
+def search_reconstruction_metrics(
+    model, test, protocol, spec, dev, run_dir: Path, recs=None
+) -> dict[str, dict[str, Any]]:
     """PSNR and MSE of test images reconstructed by latent search, the network frozen (GLDO Table 2).
 
     Methods with their own ``reconstruct_by_search`` (GLO, GLDO) use it; other generators (GANs)
@@ -248,6 +265,8 @@ def search_reconstruction_metrics(model, test, protocol, spec, dev, run_dir: Pat
     else:
         res = search_codes(model.decode, x, model.cfg.latent_dim, **kwargs)
     x, xhat = x.cpu(), res.reconstructions.cpu()
+    if recs is not None:
+        recs.append(xhat)
     proto = {"split": protocol["rec_split"], "n": n, "dataset": dataset_key(spec["dataset"], spec.get("data")),
              "search": search, "search_steps_taken": res.steps}
     how = f"test images reconstructed by latent search ({search['loss']} loss, <= {search['steps']} Adam steps)"
@@ -346,10 +365,13 @@ def evaluate_run(
     out = Path(out)
     if test.is_image:
         save_grid(first[0], out.parent / "samples.png")
+    recs: list[torch.Tensor] = []
     if getattr(model, "has_encoder", True):
-        metrics.update(reconstruction_metrics(model, test, protocol, spec, dev, out.parent))
+        metrics.update(reconstruction_metrics(model, test, protocol, spec, dev, out.parent, recs))
     elif protocol.get("search"):
-        metrics.update(search_reconstruction_metrics(model, test, protocol, spec, dev, out.parent))
+        metrics.update(search_reconstruction_metrics(model, test, protocol, spec, dev, out.parent, recs))
+    if protocol.get("rec_fid") and recs and test.is_image:
+        metrics["fid_reconstruction"] = reconstruction_fid(recs[0], feats, ref, base, metrics, dev)
     result = {
         "run": spec["run"],
         "dataset": spec["dataset"],
