@@ -71,6 +71,15 @@ def ucurve_data(points: dict[str, dict[str, Any]], metrics_files: list[str | Pat
     return pd.DataFrame(out, columns=UCURVE_COLUMNS)
 
 
+LOG_Y_RATIO = 20  # plot_ucurve uses a log y axis when the means span more than this factor
+
+
+def use_log_y(values) -> bool:
+    """True when positive values span more than ``LOG_Y_RATIO`` (e.g. LMGAE's distances 30x WAE-GAN's)."""
+    v = pd.Series(values, dtype=float).dropna()
+    return bool(len(v)) and v.min() > 0 and v.max() / v.min() > LOG_Y_RATIO
+
+
 def plot_ucurve(data: pd.DataFrame, out: str | Path, *, true_dim: int | None = None, title: str = "",
                 x_label: str = "model capacity M (latent_dim)") -> Path:
     """Metric vs x per curve (mean +- std band), active dims on a right axis; CSV written beside ``out``."""
@@ -86,6 +95,9 @@ def plot_ucurve(data: pd.DataFrame, out: str | Path, *, true_dim: int | None = N
         ax.errorbar(g["x"], g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, label=f"{curve} ({metric})")
     ax.set_xlabel(x_label)
     ax.xaxis.get_major_locator().set_params(integer=True)
+    if use_log_y(data["mean"]):
+        ax.set_yscale("log")  # one curve far above the other would flatten the lower one's U
+        metric += ", log scale"
     ax.set_ylabel(metric)
     act = data.dropna(subset=["active_dims_mean"])
     handles, labels = ax.get_legend_handles_labels()

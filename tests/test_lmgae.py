@@ -209,3 +209,10 @@ def test_mask_warmup_freezes_the_mask_and_drops_the_variance_term():
         build_method("lmgae", {**TINY, "latent_dim": 3, "mask_warmup_steps": -1}, VEC)
     with pytest.raises(LcwbenchError, match="alpha_init_min"):
         build_method("lmgae", {**TINY, "latent_dim": 3, "alpha_init_min": 6.0}, VEC)
+
+
+def test_ucurve_switches_to_a_log_axis_when_curves_differ_by_orders_of_magnitude():
+    assert capacity.use_log_y([3.3, 4.0, 104.0])  # ratio 31.5
+    assert not capacity.use_log_y([3.3, 4.0, 60.0])  # ratio 18
+    assert not capacity.use_log_y([0.0, 5.0, 200.0])  # a zero cannot go on a log axis
+    assert not capacity.use_log_y([float("nan")])
