@@ -5,6 +5,7 @@
 #   snakemake --profile profiles/local --configfile config/smoke.yaml   # reduced smoke DAG
 #   snakemake --profile profiles/slurm                         # on a Slurm cluster
 #   snakemake paper_tables/table2.csv                          # one table and what it needs
+#   snakemake --report report.html                             # every table and figure, with captions
 
 import os
 import sys
@@ -28,6 +29,9 @@ except LcwbenchError as exc:
     sys.exit(f"lcwbench: error: {exc}")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/train.smk"
@@ -41,6 +45,7 @@ rule all:
         "results/summary.csv",
         expand("paper_tables/{table}.csv", table=list(CFG["tables"])),
         expand("paper_tables/{table}.md", table=list(CFG["tables"])),
+        expand("paper_tables/{table}.html", table=list(CFG["tables"])),
         expand("paper_tables/figures/runs/{run}", run=sorted(RUNS)),
         expand("paper_tables/figures/{figure}.png", figure=list(CFG["figures"])),
     default_target: True

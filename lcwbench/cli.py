@@ -84,8 +84,8 @@ def cmd_table(a) -> None:
     runs = _json(a.cells, "cells")
     metric_map = _json(a.metric_map, "metric-map") if a.metric_map else None
     df = render_table(a.paper, a.table, read_reported(a.reported), summarize(a.metrics), runs, metric_map=metric_map)
-    write_table(df, a.csv, a.md, a.title or f"{a.paper} {a.table}")
-    print(f"wrote {a.csv} and {a.md} ({len(df)} rows)")
+    write_table(df, a.csv, a.md, a.title or f"{a.paper} {a.table}", html_path=a.html)
+    print(f"wrote {a.csv}, {a.md}{f' and {a.html}' if a.html else ''} ({len(df)} rows)")
 
 
 def cmd_figures(a) -> None:
@@ -254,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reported", required=True)
     sp.add_argument("--csv", required=True)
     sp.add_argument("--md", required=True)
+    sp.add_argument("--html", default=None, help="also write the table as an HTML page (for the Snakemake report)")
     sp.add_argument("--cells", required=True,
                     help='JSON {run: {"cells": ["paper/table/dataset/method", ...], "group": ..., "sweep": ...}}')
     sp.add_argument("--metric-map", default=None,

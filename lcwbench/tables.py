@@ -211,13 +211,16 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
-def table_markdown(df: pd.DataFrame, title: str) -> str:
-    lines = [f"# {title}", ""]
-    if df["note"].fillna("").str.contains("STAND-IN").any():
-        lines += ["> **Stand-in extractor.** Some reproduced generation metrics were computed with randomly",
-                  "> initialised Inception weights (a test stand-in); they check the pipeline, not the paper.", ""]
-    lines.append("| dataset | method | metric | setting | reported | reproduced (mean ± std) | seeds | diff | note |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+DISPLAY_HEADER = [
+    "dataset", "method", "metric", "setting", "reported", "reproduced (mean ± std)", "seeds", "diff", "note",
+]
+STANDIN_NOTE = ("Some reproduced generation metrics were computed with randomly initialised Inception weights (a test"
+                " stand-in); they check the pipeline, not the paper.")
+
+
+def _display_rows(df: pd.DataFrame) -> list[list[str]]:
+    """The cells of the rendered table (markdown and HTML), one list per row, in DISPLAY_HEADER order."""
+    rows = []
     for _, r in df.iterrows():
         rep = _fmt(r["reported"]) + (f" ± {r['reported_pm']}" if r["reported_pm"] else "")
         repro = ""
@@ -225,18 +228,71 @@ def table_markdown(df: pd.DataFrame, title: str) -> str:
             repro = _fmt(r["reproduced_mean"])
             if pd.notna(r["reproduced_std"]):
                 repro += f" ± {_fmt(r['reproduced_std'])}"
-        lines.append(
-            f"| {r['dataset']} | {r['method']} | {r['metric']} | {r['setting']} | {rep} | {repro} | "
-            f"{int(r['n_seeds']) if pd.notna(r['n_seeds']) else 0} | {_fmt(r['difference'])} | {r['note'] or ''} |"
-        )
+        rows.append([
+            str(r["dataset"]), str(r["method"]), str(r["metric"]), str(r["setting"]), rep, repro,
+            str(int(r["n_seeds"]) if pd.notna(r["n_seeds"]) else 0), _fmt(r["difference"]), str(r["note"] or ""),
+        ])
+    return rows
+
+
+def _has_standin(df: pd.DataFrame) -> bool:
+    return bool(df["note"].fillna("").str.contains("STAND-IN").any())
+
+
+def _protocols(df: pd.DataFrame) -> list[tuple[str, str]]:
     protos = df.dropna(subset=["protocol_id"]).drop_duplicates("protocol_id")
-    if not protos.empty:
+    return [(str(r["protocol_id"]), str(r["protocol"])) for _, r in protos.iterrows()]
+
+
+def table_markdown(df: pd.DataFrame, title: str) -> str:
+    lines = [f"# {title}", ""]
+    if _has_standin(df):
+        lines += ["> **Stand-in extractor.** Some reproduced generation metrics were computed with randomly",
+                  "> initialised Inception weights (a test stand-in); they check the pipeline, not the paper.", ""]
+    lines.append("| " + " | ".join(DISPLAY_HEADER) + " |")
+    lines.append("|" + "---|" * len(DISPLAY_HEADER))
+    lines += ["| " + " | ".join(row) + " |" for row in _display_rows(df)]
+    protos = _protocols(df)
+    if protos:
         lines += ["", "Protocols:", ""]
-        for _, r in protos.iterrows():
-            lines.append(f"- `{r['protocol_id']}`: {r['protocol']}")
+        lines += [f"- `{pid}`: {desc}" for pid, desc in protos]
     return "\n".join(lines) + "\n"
 
 
-def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path, title: str) -> None:
+def table_html(df: pd.DataFrame, title: str) -> str:
+    """The table as one self-contained HTML page (for the Snakemake report): the markdown's content,
+    with each row's protocol id and the list of protocols below."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in [*DISPLAY_HEADER, "protocol"])
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row)
+        + f"<td><code>{escape(str(pid)) if pd.notna(pid) else ''}</code></td></tr>"
+        for row, pid in zip(_display_rows(df), df["protocol_id"])
+    )
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{escape(title)}</title>",
+        "<style>body{font-family:sans-serif;font-size:13px;margin:1em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #bbb;padding:2px 6px;text-align:left;vertical-align:top}"
+        "th{background:#eee}.standin{border-left:4px solid #c60;padding-left:.5em}</style>",
+        "</head><body>", f"<h1>{escape(title)}</h1>",
+    ]
+    if _has_standin(df):
+        parts.append(f'<p class="standin"><strong>Stand-in extractor.</strong> {escape(STANDIN_NOTE)}</p>')
+    parts += [f'<table id="paper-table"><thead><tr>{head}</tr></thead><tbody>', body, "</tbody></table>"]
+    protos = _protocols(df)
+    parts.append('<h2>Protocols</h2><ul id="protocols">')
+    parts += [f"<li><code>{escape(pid)}</code>: {escape(desc)}</li>" for pid, desc in protos]
+    if not protos:
+        parts.append("<li>none: this configuration reproduces no cell of this table</li>")
+    parts.append("</ul></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_table(
+    df: pd.DataFrame, csv_path: str | Path, md_path: str | Path, title: str, html_path: str | Path | None = None
+) -> None:
     write_text(csv_path, df.to_csv(index=False, float_format="%.6g"))
     write_text(md_path, table_markdown(df, title))
+    if html_path is not None:
+        write_text(html_path, table_html(df, title))

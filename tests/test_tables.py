@@ -82,8 +82,13 @@ def test_different_protocols_are_not_pooled_and_standin_is_labelled(tmp_path, re
     assert all("2 different protocols" in n and "STAND-IN" in n for n in fid.note)
     md = table_markdown(df, "T")
     assert "Stand-in extractor" in md and "| MNIST | AE | fid |" in md
-    write_table(df, tmp_path / "t.csv", tmp_path / "t.md", "T")
+    write_table(df, tmp_path / "t.csv", tmp_path / "t.md", "T", html_path=tmp_path / "t.html")
     assert len(pd.read_csv(tmp_path / "t.csv")) == len(df)
+    # the HTML page (for the Snakemake report): the same rows, each with its protocol id, and the protocols
+    page = (tmp_path / "t.html").read_text()
+    assert page.count("<tr>") == len(df) + 1 and "Stand-in extractor" in page
+    for pid in fid.protocol_id:
+        assert page.count(f"<code>{pid}</code>") == 2  # in its row and in the protocol list
 
 
 def test_unknown_table_and_missing_reported(tmp_path, reported):

@@ -69,11 +69,46 @@ def comparison_data(name):
     return exp["dataset"], exp.get("data") or {}
 
 
+# The report (snakemake --report report.html): per-run figures grouped by protocol and kind, the
+# configured figures by kind; captions in workflow/report/.
+RUN_FIGURE_NAMES = {
+    "samples": "Sample grids",
+    "reconstructions": "Reconstructions",
+    "lt_interpolations": "Latent Trick interpolations",
+    "lt_interpolations_latent": "Latent Trick interpolation paths",
+}
+FIGURE_KINDS = {
+    "latent_comparison": "2-D latents vs Latent Trick samples",
+    "ucurve": "Metric vs model capacity",
+    "mask_trajectories": "Mask trajectories",
+    "manifold_scatter": "Manifold scatter",
+    "latent_prior": "Latents vs prior",
+    "variant_grid": "Variant grid",
+}
+
+
+def figure_report(path):
+    return report(
+        path,
+        caption="../report/figure.rst",
+        category="Figures",
+        subcategory=lambda w: FIGURE_KINDS.get(CFG["figures"][w.figure]["kind"], CFG["figures"][w.figure]["kind"]),
+        labels={"figure": "{figure}"},
+    )
+
+
 rule run_figures:
     input:
         model="results/runs/{run}/model.pt",
     output:
-        directory("paper_tables/figures/runs/{run}"),
+        report(
+            directory("paper_tables/figures/runs/{run}"),
+            patterns=["{name}.png"],
+            caption="../report/run_figure.rst",
+            category=lambda w: f"Run figures, protocol {RUNS[w.run]['protocol']}",
+            subcategory=lambda w: RUN_FIGURE_NAMES.get(w.name, w.name),
+            labels={"run": "{run}"},
+        ),
     log:
         "results/logs/figures/{run}.log",
     benchmark:
@@ -96,7 +131,7 @@ rule latent_figure:
     input:
         lambda w: [p for pair in figure_panels(w.figure).values() for p in pair if p],
     output:
-        "paper_tables/figures/{figure}.png",
+        figure_report("paper_tables/figures/{figure}.png"),
     log:
         "results/logs/figures/{figure}.log",
     benchmark:
@@ -122,7 +157,7 @@ rule ucurve:
     input:
         lambda w: expand("results/runs/{run}/metrics.json", run=sorted(ucurve_points(w.figure))),
     output:
-        png="paper_tables/figures/{figure}.png",
+        png=figure_report("paper_tables/figures/{figure}.png"),
         csv="paper_tables/figures/{figure}.csv",
     log:
         "results/logs/figures/{figure}.log",
@@ -150,7 +185,7 @@ rule mask_trajectories:
     input:
         lambda w: expand("results/runs/{run}/model.pt", run=sorted(mask_runs(w.figure).values())),
     output:
-        png="paper_tables/figures/{figure}.png",
+        png=figure_report("paper_tables/figures/{figure}.png"),
         csv="paper_tables/figures/{figure}.csv",
     log:
         "results/logs/figures/{figure}.log",
@@ -177,7 +212,7 @@ rule comparison_figure:
     input:
         lambda w: comparison_inputs(w.figure),
     output:
-        png="paper_tables/figures/{figure}.png",
+        png=figure_report("paper_tables/figures/{figure}.png"),
         csv="paper_tables/figures/{figure}.csv",
     log:
         "results/logs/figures/{figure}.log",

@@ -7,6 +7,13 @@ def table_runs(table):
     return sorted(r for r, s in RUNS.items() if any(c.startswith(prefix) for c in s["cells"]))
 
 
+def table_paper(table):
+    """Report subcategory of a table: its paper, as the configs name them (lcw, lmgae, gldo, geng)."""
+    return {"lcw": "LCW", "lmgae": "LMGAE", "gldo": "GLDO", "geng": "Geng"}.get(
+        CFG["tables"][table]["paper"], CFG["tables"][table]["paper"]
+    )
+
+
 rule aggregate:
     input:
         expand("results/runs/{run}/metrics.json", run=sorted(RUNS)),
@@ -28,8 +35,21 @@ rule table:
     input:
         lambda w: expand("results/runs/{run}/metrics.json", run=table_runs(w.table)),
     output:
-        csv="paper_tables/{table}.csv",
+        csv=report(
+            "paper_tables/{table}.csv",
+            caption="../report/table.rst",
+            category="Paper tables (CSV)",
+            subcategory=lambda w: table_paper(w.table),
+            labels={"table": "{table}"},
+        ),
         md="paper_tables/{table}.md",
+        html=report(
+            "paper_tables/{table}.html",
+            caption="../report/table.rst",
+            category="Paper tables",
+            subcategory=lambda w: table_paper(w.table),
+            labels={"table": "{table}"},
+        ),
     log:
         "results/logs/tables/{table}.log",
     benchmark:
@@ -51,4 +71,5 @@ rule table:
         ),
     shell:
         "lcwbench table --paper {params.paper} --table {params.table} --title {params.title} {params.metric_map}"
-        " --reported {params.reported} --cells {params.cells} --csv {output.csv} --md {output.md} {input} > {log} 2>&1"
+        " --reported {params.reported} --cells {params.cells} --csv {output.csv} --md {output.md} --html {output.html}"
+        " {input} > {log} 2>&1"
