@@ -37,8 +37,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods.base import MethodConfig
-from lcwbench.models.mimicry import SIZES as MIMICRY_SIZES
-from lcwbench.models.mimicry import latent_mlp, mimicry_encoder, mimicry_generator
+from lcwbench.models.mimicry import latent_mlp, mimicry_encoder, mimicry_generator, mimicry_geometry
 
 ARCHS = ("auto", "mimicry", "mlp")
 
@@ -97,18 +96,6 @@ def resolve_arch(arch: str, sample_shape: tuple[int, ...]) -> str:
     return arch
 
 
-def mimicry_geometry(sample_shape: tuple[int, ...], method: str) -> tuple[int, int]:
-    """(channels, side) of a square image shape the Mimicry-style nets support, else LcwbenchError."""
-    shape = tuple(sample_shape)
-    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in MIMICRY_SIZES or shape[0] < 1:
-        raise LcwbenchError(
-            f"method {method!r}: arch 'mimicry' needs square C x S x S images with S in"
-            f" {', '.join(map(str, MIMICRY_SIZES))}; got sample shape {shape}"
-            " (set the dataset's image_size to 32 or 64, or use arch 'mlp')"
-        )
-    return shape[0], shape[1]
-
-
 class MLPDecoder(nn.Module):
     """Code -> ``sample_shape``: ``latent_mlp`` then a sigmoid for images (values in [0, 1])."""
 
@@ -128,7 +115,7 @@ class MLPDecoder(nn.Module):
 def build_encoder(cfg: BaselineConfig, sample_shape: tuple[int, ...], out_dim: int, method: str) -> nn.Module:
     """Data -> ``out_dim`` values per sample, in the net family ``cfg.arch`` picks."""
     if resolve_arch(cfg.arch, sample_shape) == "mimicry":
-        c, s = mimicry_geometry(sample_shape, method)
+        c, s = mimicry_geometry(sample_shape, f"method {method!r}")
         return mimicry_encoder(c, s, out_dim, cfg.conv_width)
     return nn.Sequential(nn.Flatten(), latent_mlp(math.prod(sample_shape), out_dim, cfg.width, cfg.depth))
 
@@ -136,7 +123,7 @@ def build_encoder(cfg: BaselineConfig, sample_shape: tuple[int, ...], out_dim: i
 def build_decoder(cfg: BaselineConfig, sample_shape: tuple[int, ...], in_dim: int, method: str) -> nn.Module:
     """Code of size ``in_dim`` -> data of ``sample_shape`` (images in [0, 1])."""
     if resolve_arch(cfg.arch, sample_shape) == "mimicry":
-        c, s = mimicry_geometry(sample_shape, method)
+        c, s = mimicry_geometry(sample_shape, f"method {method!r}")
         return mimicry_generator(c, s, in_dim, cfg.conv_width)
     return MLPDecoder(in_dim, sample_shape, cfg.width, cfg.depth)
 

@@ -87,8 +87,13 @@ from torch import nn
 from lcwbench.errors import LcwbenchError
 from lcwbench.methods import register
 from lcwbench.methods.base import Method, MethodConfig, minimise
-from lcwbench.models.mimicry import SIZES as MIMICRY_SIZES
-from lcwbench.models.mimicry import latent_mlp, mimicry_discriminator, mimicry_encoder, mimicry_generator
+from lcwbench.models.mimicry import (
+    latent_mlp,
+    mimicry_discriminator,
+    mimicry_encoder,
+    mimicry_generator,
+    mimicry_geometry,
+)
 
 ARCHS = ("auto", "mimicry", "mlp")
 CRITIC_NORMS = ("none", "batch", "spectral")
@@ -225,16 +230,6 @@ class _MLPDecoder(nn.Module):
         return out.reshape(z.shape[0], *self.sample_shape)
 
 
-def _mimicry_shape(sample_shape: tuple[int, ...]) -> tuple[int, int]:
-    shape = tuple(sample_shape)
-    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in MIMICRY_SIZES:
-        raise LcwbenchError(
-            f"geng arch 'mimicry' needs square C x S x S images with S in {', '.join(map(str, MIMICRY_SIZES))};"
-            f" got sample shape {shape} (set the dataset's image_size to 32 or 64, or use arch 'mlp')"
-        )
-    return shape[0], shape[1]
-
-
 @register
 class Geng(Method):
     name = "geng"
@@ -247,7 +242,7 @@ class Geng(Method):
         self.rec_scale = cfg.rec_scale or (4.0 if self.is_image else 1.0)
         d_in = math.prod(self.sample_shape)
         if self.arch == "mimicry":
-            c, s = _mimicry_shape(self.sample_shape)
+            c, s = mimicry_geometry(self.sample_shape, "method 'geng'")
             self.encoder = mimicry_encoder(c, s, cfg.latent_dim, cfg.conv_width)
             self.decoder = mimicry_generator(c, s, cfg.latent_dim, cfg.conv_width)
             critic = mimicry_discriminator(c, s, cfg.conv_width, out_dim=1, norm=cfg.critic_norm)

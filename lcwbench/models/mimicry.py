@@ -38,6 +38,19 @@ from torch import nn
 from lcwbench.errors import LcwbenchError
 
 SIZES = (32, 64)
+
+
+def mimicry_geometry(sample_shape: tuple[int, ...], who: str = "") -> tuple[int, int]:
+    """(channels, side) of a square image shape the Mimicry-style nets support, else LcwbenchError
+    (``who``, e.g. "method 'aae'", starts the message)."""
+    shape = tuple(sample_shape)
+    if len(shape) != 3 or shape[1] != shape[2] or shape[1] not in SIZES or shape[0] < 1:
+        raise LcwbenchError(
+            f"{who + ': ' if who else ''}arch 'mimicry' needs square C x S x S images with S in"
+            f" {', '.join(map(str, SIZES))}; got sample shape {shape}"
+            " (set the dataset's image_size to 32 or 64, or use arch 'mlp')"
+        )
+    return shape[0], shape[1]
 _NORMS = ("none", "batch", "spectral")
 _ACTS = ("lrelu", "relu")
 

@@ -10,8 +10,7 @@ from torch import nn
 
 from lcwbench.errors import LcwbenchError
 from lcwbench.models.conv import ConvDecoder, ConvEncoder
-from lcwbench.models.mimicry import SIZES as MIMICRY_SIZES
-from lcwbench.models.mimicry import mimicry_encoder, mimicry_generator
+from lcwbench.models.mimicry import mimicry_encoder, mimicry_generator, mimicry_geometry
 from lcwbench.models.mlp import MLPDecoder, MLPEncoder
 
 ARCHS = ("auto", "mlp", "conv", "mimicry")
@@ -46,10 +45,7 @@ def build_autoencoder(
             MLPDecoder(sample_shape, latent_dim, width, depth, out_act=out_act),
         )
     if kind == "mimicry":
-        if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] not in MIMICRY_SIZES:
-            sizes = ", ".join(map(str, MIMICRY_SIZES))
-            raise LcwbenchError(f"arch 'mimicry' needs square C x S x S images with S in {sizes}, got {sample_shape}")
-        c, size = sample_shape[0], sample_shape[1]
+        c, size = mimicry_geometry(sample_shape)
         return mimicry_encoder(c, size, latent_dim, conv_width), mimicry_generator(c, size, latent_dim, conv_width)
     if len(sample_shape) != 3:
         raise LcwbenchError(f"arch 'conv' needs images, got sample shape {sample_shape}")
