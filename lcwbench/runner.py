@@ -36,13 +36,18 @@ def configure_backend(device: torch.device) -> None:
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
+def gpu_images(device: torch.device, sample_shape: tuple[int, ...]) -> bool:
+    """Image data trained on a GPU: where bf16 autocast and channels-last pay (conv nets)."""
+    return device.type == "cuda" and len(sample_shape) == 3
+
+
 def resolve_precision(precision: str, device: torch.device, sample_shape: tuple[int, ...]) -> str:
-    """``auto``: bf16 autocast for image models on a GPU (conv nets, where it pays), fp32 otherwise
-    (CPU runs stay fp32, so they stay bitwise reproducible across resumes and machines)."""
+    """``auto``: bf16 autocast for image models on a GPU (:func:`gpu_images`), fp32 otherwise (CPU runs
+    stay fp32, so they stay bitwise reproducible across resumes and machines)."""
     if precision not in PRECISIONS:
         raise LcwbenchError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "auto":
-        return "bf16" if device.type == "cuda" and len(sample_shape) == 3 else "fp32"
+        return "bf16" if gpu_images(device, sample_shape) else "fp32"
     return precision
 
 
@@ -50,9 +55,12 @@ def channels_last(to_float, enabled: bool):
     """``to_float`` followed by a channels-last copy of 4-D batches when ``enabled``."""
     if not enabled:
         return to_float
-    return lambda batch: (lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t)(
-        to_float(batch)
-    )
+
+    def to_float_cl(batch: torch.Tensor) -> torch.Tensor:
+        t = to_float(batch)
+        return t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
+
+    return to_float_cl
 
 
 SPEC_KEYS = ("run", "dataset", "method", "seed")
@@ -119,7 +127,7 @@ def train_run(
     torch.manual_seed(spec["seed"])  # network initialisation is part of the seeded run
     method = build_method(spec["method"], spec.get("params"), ds.sample_shape, base=base).to(dev)
     prec = resolve_precision(precision, dev, ds.sample_shape)
-    use_cl = dev.type == "cuda" and len(ds.sample_shape) == 3
+    use_cl = gpu_images(dev, ds.sample_shape)
     if use_cl:
         method = method.to(memory_format=torch.channels_last)
     x, to_float = method.training_data(ds.x.to(dev), channels_last(ds.to_float, use_cl))

@@ -172,7 +172,6 @@ class LMGAE(WAEGAN):
             minimise(opts["mask"], loss)
         self.decoder.zero_grad(set_to_none=True)
         self.critic.zero_grad(set_to_none=True)
-        self.alpha.grad = None
         with torch.no_grad():
             self.alpha.clamp_(min=0.0)
             m = self.mask()
