@@ -34,6 +34,7 @@ from lcwbench.errors import LcwbenchError
 from lcwbench.figures import _as_float, _encode, _generator, _grid_array, _inference, _need_encoder, plt, save_fig
 from lcwbench.io import write_text
 from lcwbench.methods.base import Method
+from lcwbench.metrics.fid import frechet_distance_vectors
 
 KINDS = ("manifold_scatter", "latent_prior", "variant_grid")
 SUMMARY_COLUMNS = ["label", "metric", "mean", "std", "n_seeds", "values_per_seed", "runs", "protocol"]
@@ -77,15 +78,6 @@ def metric_summary(metrics: Mapping[str, Sequence[str | Path]], names: Sequence[
                 "runs": " ".join(m["run"] for m in have), "protocol": protos.pop(),
             })
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def gaussian_frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to the rows of ``a`` and of ``b`` (any dimension)."""
-    from lcwbench.metrics import fid_from_stats
-
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    cov = lambda v: np.atleast_2d(np.cov(v, rowvar=False))  # noqa: E731
-    return float(fid_from_stats(a.mean(axis=0), cov(a), b.mean(axis=0), cov(b)))
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -221,8 +213,8 @@ def latent_prior(models: Mapping[str, object], x: torch.Tensor, out, seed: int =
             "code_std": " ".join(f"{v:.4g}" for v in c.std(axis=0, ddof=1)),
             "sample_mean": " ".join(f"{v:.4g}" for v in samples.mean(axis=0)),
             "sample_std": " ".join(f"{v:.4g}" for v in samples.std(axis=0, ddof=1)),
-            "frechet_codes_vs_samples": gaussian_frechet(c, samples),
-            "frechet_codes_vs_prior": gaussian_frechet(c, p),
+            "frechet_codes_vs_samples": frechet_distance_vectors(c, samples),
+            "frechet_codes_vs_prior": frechet_distance_vectors(c, p),
         })
     ncol = len(panels)
     fig, axes = plt.subplots(1, ncol, figsize=(3.4 * ncol, 3.9), dpi=100, squeeze=False, layout="constrained")

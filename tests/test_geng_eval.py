@@ -17,7 +17,6 @@ from PIL import Image
 from lcwbench.comparison_figures import (
     LATENT_COLUMNS,
     SUMMARY_COLUMNS,
-    gaussian_frechet,
     latent_prior,
     manifold_scatter,
     metric_summary,
@@ -28,6 +27,7 @@ from lcwbench.data import load_dataset
 from lcwbench.errors import LcwbenchError
 from lcwbench.evaluate import compute_refstats, evaluate_run
 from lcwbench.methods import build_method
+from lcwbench.metrics.fid import frechet_distance_vectors
 from lcwbench.metrics.manifold import (
     DENSE_N,
     manifold_distance,
@@ -208,8 +208,8 @@ def test_metric_summary_and_frechet(tmp_path):
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(4000, 2))
-    assert gaussian_frechet(a, a) == pytest.approx(0.0, abs=1e-6)
-    assert gaussian_frechet(a, a + np.array([3.0, 0.0])) == pytest.approx(9.0, abs=1e-6)
+    assert frechet_distance_vectors(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance_vectors(a, a + np.array([3.0, 0.0])) == pytest.approx(9.0, abs=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------- config
