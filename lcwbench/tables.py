@@ -247,8 +247,7 @@ def _protocols(df: pd.DataFrame) -> list[tuple[str, str]]:
 def table_markdown(df: pd.DataFrame, title: str) -> str:
     lines = [f"# {title}", ""]
     if _has_standin(df):
-        lines += ["> **Stand-in extractor.** Some reproduced generation metrics were computed with randomly",
-                  "> initialised Inception weights (a test stand-in); they check the pipeline, not the paper.", ""]
+        lines += [f"> **Stand-in extractor.** {STANDIN_NOTE}", ""]
     lines.append("| " + " | ".join(DISPLAY_HEADER) + " |")
     lines.append("|" + "---|" * len(DISPLAY_HEADER))
     lines += ["| " + " | ".join(row) + " |" for row in _display_rows(df)]
