@@ -1,6 +1,7 @@
 """Model-capacity sweeps: the LMGAE paper's U-curves (Fig. 3) and mask trajectories (Fig. 5).
 
-``ucurve_data`` gathers, for every curve (an experiment sweeping the latent size M) and every M, the
+``ucurve_data`` gathers, for every curve (an experiment sweeping the latent size M, or any other
+swept parameter such as GLDO's eps for its Fig. 8, or a training step for GLDO Fig. 4) and every x, the
 mean and standard deviation over seeds of one metric and of the active dimensions (methods with a
 mask report ``active_dims``); ``plot_ucurve`` draws it with the active dimensions on a second axis
 and the true dimension marked, and writes the numbers as CSV beside the figure.
@@ -80,9 +81,37 @@ def use_log_y(values) -> bool:
     return bool(len(v)) and v.min() > 0 and v.max() / v.min() > LOG_Y_RATIO
 
 
+X_SCALES = ("linear", "log", "categorical")
+
+
+def x_axis_label(x_param: str = "latent_dim") -> str:
+    """The x label of a ucurve: the LMGAE wording for the latent size, else the parameter's name."""
+    if x_param == "latent_dim":
+        return "model capacity M (latent_dim)"
+    if x_param == "step":
+        return "training step (generator iterations)"
+    return f"value of {x_param}"
+
+
+def _x_positions(data: pd.DataFrame, x_scale: str) -> tuple[dict, list]:
+    """x value -> plotted position; identity except on a categorical axis (sorted values at 0, 1, ...)."""
+    values = sorted(data["x"].unique())
+    if x_scale == "categorical":
+        return {v: i for i, v in enumerate(values)}, values
+    return {v: v for v in values}, values
+
+
 def plot_ucurve(data: pd.DataFrame, out: str | Path, *, true_dim: int | None = None, title: str = "",
-                x_label: str = "model capacity M (latent_dim)") -> Path:
-    """Metric vs x per curve (mean +- std band), active dims on a right axis; CSV written beside ``out``."""
+                x_label: str = "model capacity M (latent_dim)", x_scale: str = "linear") -> Path:
+    """Metric vs x per curve (mean +- std band), active dims on a right axis; CSV written beside ``out``.
+
+    ``x_scale``: "linear" (integer ticks, the LMGAE capacity axis), "log", or "categorical" (the sorted x
+    values equally spaced and labelled, e.g. GLDO Fig. 8's eps values 1 ... 100,000)."""
+    if x_scale not in X_SCALES:
+        raise LcwbenchError(f"x_scale must be one of {', '.join(X_SCALES)}, got {x_scale!r}")
+    if x_scale == "log" and len(data) and not (data["x"].astype(float) > 0).all():
+        raise LcwbenchError("a log x axis needs x values > 0")
+    pos, values = _x_positions(data, x_scale)
     out = Path(out)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     metric = data["metric"].iloc[0] if len(data) else "metric"
@@ -92,9 +121,15 @@ def plot_ucurve(data: pd.DataFrame, out: str | Path, *, true_dim: int | None = N
         metric = "FID (STAND-IN extractor)"
     for curve, g in data.groupby("curve", sort=True):
         g = g.sort_values("x")
-        ax.errorbar(g["x"], g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3, label=f"{curve} ({metric})")
+        ax.errorbar(g["x"].map(pos), g["mean"], yerr=g["std"].fillna(0), marker="o", capsize=3,
+                    label=f"{curve} ({metric})")
     ax.set_xlabel(x_label)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    if x_scale == "categorical":
+        ax.set_xticks(range(len(values)), [f"{v:,g}" for v in values], fontsize=8)
+    elif x_scale == "log":
+        ax.set_xscale("log")
+    else:
+        ax.xaxis.get_major_locator().set_params(integer=True)
     if use_log_y(data["mean"]):
         ax.set_yscale("log")  # one curve far above the other would flatten the lower one's U
         metric += ", log scale"
@@ -105,13 +140,13 @@ def plot_ucurve(data: pd.DataFrame, out: str | Path, *, true_dim: int | None = N
         ax2 = ax.twinx()
         for curve, g in act.groupby("curve", sort=True):
             g = g.sort_values("x")
-            ax2.errorbar(g["x"], g["active_dims_mean"], yerr=g["active_dims_std"].fillna(0), marker="s",
+            ax2.errorbar(g["x"].map(pos), g["active_dims_mean"], yerr=g["active_dims_std"].fillna(0), marker="s",
                          linestyle="--", color="tab:green", capsize=3, label=f"{curve} active dims")
         ax2.set_ylabel("active latent dimensions")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    if true_dim is not None:
-        handles.append(ax.axvline(true_dim, color="grey", linestyle=":"))
+    if true_dim is not None and (x_scale != "categorical" or true_dim in pos):
+        handles.append(ax.axvline(pos.get(true_dim, true_dim), color="grey", linestyle=":"))
         labels.append(f"true dimension {true_dim}")
     ax.legend(handles, labels, fontsize=8, loc="upper center")
     if title:

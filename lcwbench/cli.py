@@ -64,7 +64,7 @@ def cmd_evaluate(a) -> None:
     res = evaluate_run(
         a.run_dir, spec, a.protocol_name, _json(a.protocol, "protocol"), _json(a.fid, "fid"),
         a.refstats, a.out, standin_weights=a.standin_weights, data_root=a.data_root, download=a.download,
-        device=a.device,
+        device=a.device, snapshot_step=a.snapshot_step,
     )
     print(json.dumps({k: v["value"] for k, v in res["metrics"].items()}, indent=1))
 
@@ -123,11 +123,13 @@ def cmd_latent_figure(a) -> None:
 
 
 def cmd_ucurve(a) -> None:
-    """LMGAE Fig. 3: a metric against model capacity, mean +- std over seeds, active dims on a second axis."""
+    """LMGAE Fig. 3 / GLDO Fig. 8: a metric against a swept parameter (model capacity, eps), mean +- std
+    over seeds, active dims on a second axis."""
     from lcwbench import capacity
 
     data = capacity.ucurve_data(_json(a.points, "points"), a.metrics, a.metric)
-    capacity.plot_ucurve(data, a.out, true_dim=a.true_dim, title=a.title or "")
+    capacity.plot_ucurve(data, a.out, true_dim=a.true_dim, title=a.title or "",
+                         x_label=a.x_label or capacity.x_axis_label(a.x_param), x_scale=a.x_scale)
     print(f"wrote {a.out} and {Path(a.out).with_suffix('.csv')}")
 
 
@@ -170,6 +172,34 @@ def cmd_comparison_figure(a) -> None:
         cf.latent_prior(models, x, a.out, seed=a.seed, title=a.title)
     else:
         cf.variant_grid(models, x, a.out, seed=a.seed, summary=summary, title=a.title)
+    print(f"wrote {a.out} and {Path(a.out).with_suffix('.csv')}")
+
+
+def _ordered(text: str, what: str) -> dict:
+    """A JSON mapping, or a list of [label, value] pairs (keeps the row order through sorted JSON)."""
+    obj = _json(text, what)
+    try:
+        return dict(obj)
+    except (TypeError, ValueError):
+        raise LcwbenchError(f"--{what} must be a JSON object or a list of [label, value] pairs") from None
+
+
+def cmd_metric_figure(a) -> None:
+    """GLDO Fig. 7 (a): one metric per experiment, mean +- std over seeds (PNG + CSV)."""
+    from lcwbench import comparison_figures as cf
+
+    summary = cf.metric_summary(_ordered(a.metrics, "metrics"), [a.metric])
+    cf.metric_points(summary, a.out, metric=a.metric, title=a.title)
+    print(f"wrote {a.out} and {Path(a.out).with_suffix('.csv')}")
+
+
+def cmd_code_interpolations(a) -> None:
+    """GLDO Fig. 3: decoded lines between learned codes of training-image pairs, per model (PNG + CSV)."""
+    from lcwbench import figures
+    from lcwbench.runner import load_model
+
+    models = {label: load_model(path) for label, path in _ordered(a.models, "models").items()}
+    figures.code_interpolations(models, a.out, pairs=a.pairs, k=a.steps, seed=a.seed, title=a.title)
     print(f"wrote {a.out} and {Path(a.out).with_suffix('.csv')}")
 
 
@@ -238,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fid", required=True)
     sp.add_argument("--refstats", required=True)
     sp.add_argument("--standin-weights", default=None)
+    sp.add_argument("--snapshot-step", type=int, default=None,
+                    help="evaluate the run's snapshot after this training step instead of model.pt")
     sp.add_argument("--out", required=True)
     common(sp)
     sp.set_defaults(fn=cmd_evaluate)
@@ -278,10 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(fn=cmd_latent_figure)
 
-    sp = sub.add_parser("ucurve", help="metric vs model capacity over seeds (LMGAE Fig. 3), with CSV")
+    sp = sub.add_parser("ucurve", help="metric vs a swept parameter over seeds (LMGAE Fig. 3, GLDO Fig. 8), with CSV")
     sp.add_argument("--points", required=True, help='JSON {run: {"curve": label, "x": M, "seed": s}}')
     sp.add_argument("--metric", default="fid")
     sp.add_argument("--true-dim", type=int, default=None)
+    sp.add_argument("--x-param", default="latent_dim", help="the swept parameter (names the x axis)")
+    sp.add_argument("--x-label", default=None, help="x axis label (default from --x-param)")
+    sp.add_argument("--x-scale", default="linear", choices=["linear", "log", "categorical"])
     sp.add_argument("--title", default=None)
     sp.add_argument("--out", required=True)
     sp.add_argument("metrics", nargs="+")
@@ -310,6 +345,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     common(sp)
     sp.set_defaults(fn=cmd_comparison_figure)
+
+    sp = sub.add_parser("metric-figure", help="one metric per experiment, mean +- std over seeds (GLDO Fig. 7)")
+    sp.add_argument("--metrics", required=True,
+                    help='JSON [[label, [metrics.json, ...]], ...] or a mapping: one point per label, in order')
+    sp.add_argument("--metric", default="fid")
+    sp.add_argument("--title", default=None)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(fn=cmd_metric_figure)
+
+    sp = sub.add_parser("code-interpolations",
+                        help="interpolations between learned codes of training images, GLO vs GLDO (GLDO Fig. 3)")
+    sp.add_argument("--models", required=True, help='JSON [[label, model.pt], ...]: one block of rows per model')
+    sp.add_argument("--pairs", type=int, default=4, help="pairs of training images (rows per model)")
+    sp.add_argument("--steps", type=int, default=8, help="images per row, end points included")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the choice of pairs")
+    sp.add_argument("--title", default=None)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(fn=cmd_code_interpolations)
 
     sp = sub.add_parser("plan", help="jobs per rule and paper, estimated GPU-hours, largest job of a config")
     sp.add_argument("--config", default="config/config.yaml")

@@ -13,6 +13,10 @@
   reconstructions (rows of test images, each followed by its reconstructions), interpolations
   ``D((1 - a) E(x1) + a E(x2))`` with a = 0 .. 1 in 8 steps between pairs of test images, and samples.
 
+* :func:`metric_points` (GLDO Fig. 7 (a), FID of GLO/GLDO with the Lap1 and the perceptual loss on
+  CelebA): one metric per labelled experiment, mean +- std over seeds as a point with an error bar, the
+  seeds' own values as small dots beside it.
+
 Each figure gets a CSV beside it (``out.with_suffix(".csv")``): for Figs. 4 and 6 the metrics of
 the runs behind each row, mean +- std over seeds (:func:`metric_summary`, from ``metrics.json``); for
 Fig. 5 the statistics of the plotted codes at the figure's seed, including the Frechet distance
@@ -291,4 +295,42 @@ def variant_grid(models: Mapping[str, object], x: torch.Tensor, out, seed: int =
     save_fig(fig, out)
     summary = summary if summary is not None else pd.DataFrame(columns=SUMMARY_COLUMNS)
     write_text(out.with_suffix(".csv"), summary.to_csv(index=False))
+    return out
+
+
+def _metric_label(summary: pd.DataFrame, metric: str) -> str:
+    """The y label: the metric, marked where its numbers come from the stand-in extractor."""
+    if metric.startswith("fid") and summary["protocol"].str.contains('"is_standin": true').any():
+        return f"{metric} (STAND-IN extractor)"
+    return metric
+
+
+def metric_points(summary: pd.DataFrame, out, metric: str = "fid", title: str | None = None) -> Path:
+    """GLDO Fig. 7 (a): ``metric`` per label of ``summary`` (:func:`metric_summary`, rows in the order
+    to plot) as mean +- std over seeds, each seed's value as a dot. Every label needs the metric. The
+    CSV beside ``out`` is ``summary``'s rows of ``metric``. Returns ``out``."""
+    out = Path(out)
+    rows = summary[summary["metric"] == metric].reset_index(drop=True)
+    missing = [label for label in dict.fromkeys(summary["label"]) if label not in set(rows["label"])]
+    if missing or rows.empty:
+        raise LcwbenchError(f"metric_points: no {metric!r} for {', '.join(missing) or 'any label'}")
+    fig, ax = plt.subplots(figsize=(1.3 * len(rows) + 2.2, 3.8), dpi=100, layout="constrained")
+    pos = np.arange(len(rows))
+    ax.errorbar(pos, rows["mean"], yerr=rows["std"].fillna(0), fmt="o", color="tab:blue", capsize=5,
+                markersize=7, label="mean +- std over seeds", zorder=3)
+    for i, values in enumerate(rows["values_per_seed"]):
+        v = [float(t) for t in str(values).split()]
+        ax.scatter(np.full(len(v), i - 0.12), v, s=10, color="0.5", zorder=2,
+                   label="one seed" if i == 0 else None)
+    for i, (m, n) in enumerate(zip(rows["mean"], rows["n_seeds"])):
+        ax.annotate(f"{m:.3g} (n={n})", (i, m), xytext=(8, 0), textcoords="offset points", fontsize=7,
+                    va="center")
+    ax.set_xticks(pos, rows["label"])
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.set_ylabel(_metric_label(rows, metric))
+    ax.legend(fontsize=7, loc="best")
+    if title:
+        ax.set_title(title, fontsize=9)
+    save_fig(fig, out)
+    write_text(out.with_suffix(".csv"), rows.to_csv(index=False))
     return out

@@ -99,6 +99,9 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         except LcwbenchError as exc:
             raise LcwbenchError(f"invalid config: {where}: {exc}") from None
     for name, fig in out["figures"].items():
+        if fig["kind"] in ("metric_comparison", "interpolation_strips", "training_curve"):
+            _check_metric_figure(name, fig, out)
+            continue
         if fig["kind"] in COMPARISON_KINDS:
             _check_comparison_figure(name, fig, out)
             continue
@@ -142,6 +145,51 @@ def _check_sweep_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> 
         if fig.get("seed", 0) not in exp.get("seeds", cfg["seeds"]):
             raise LcwbenchError(
                 f"invalid config: {where}: experiment {fig['experiment']!r} has no seed {fig.get('seed', 0)}"
+            )
+
+
+def _check_metric_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """A metric_comparison or training_curve figure names defined experiments without a sweep (one
+    point, or one curve, per experiment; a training_curve's experiments list snapshots); an
+    interpolation_strips figure also needs GLO-like methods (learned per-image codes), the figure's
+    seed and one dataset and data for all (the pairs index the same training images)."""
+    from lcwbench.methods import get_method
+    from lcwbench.methods.glo import GLO
+
+    where = f"config['figures'][{name!r}]"
+    first: tuple[str, Any] | None = None
+    if not fig["experiments"]:
+        raise LcwbenchError(f"invalid config: {where}: 'experiments' is empty")
+    for exp_name in fig["experiments"].values():
+        exp = cfg["experiments"].get(exp_name)
+        if exp is None:
+            raise LcwbenchError(f"invalid config: {where} names experiment {exp_name!r}, which is not defined")
+        if exp.get("sweep"):
+            raise LcwbenchError(
+                f"invalid config: {where}: experiment {exp_name!r} has a sweep; a {fig['kind']} figure needs one"
+                " run per seed"
+            )
+        if fig["kind"] == "training_curve" and not exp.get("snapshots"):
+            raise LcwbenchError(
+                f"invalid config: {where}: experiment {exp_name!r} has no snapshots (the training steps whose"
+                " models a training_curve evaluates)"
+            )
+        if fig["kind"] != "interpolation_strips":
+            continue
+        if not issubclass(get_method(exp["method"]), GLO):
+            raise LcwbenchError(
+                f"invalid config: {where}: method {exp['method']!r} of experiment {exp_name!r} learns no per-image"
+                " codes (glo or gldo do)"
+            )
+        if fig.get("seed", 0) not in exp.get("seeds", cfg["seeds"]):
+            raise LcwbenchError(f"invalid config: {where}: experiment {exp_name!r} has no seed {fig.get('seed', 0)}")
+        data = (exp["dataset"], exp.get("data") or {})
+        if first is None:
+            first = (exp_name, data)
+        elif data != first[1]:
+            raise LcwbenchError(
+                f"invalid config: {where}: experiments {first[0]!r} and {exp_name!r} differ in dataset or data;"
+                " the pairs must index the same training images"
             )
 
 
@@ -338,7 +386,11 @@ def expand_runs(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
                         )
                     prev["experiments"].append(exp_name)
                     prev["cells"] += list(exp.get("cells", []))
+                    if exp.get("snapshots"):
+                        prev["snapshots"] = sorted({*prev.get("snapshots", []), *exp["snapshots"]})
                     continue
+                if exp.get("snapshots"):  # only then: the specs of runs without snapshots stay as they were
+                    spec["snapshots"] = sorted(set(exp["snapshots"]))
                 spec["group"] = core
                 spec["sweep"] = exp_name if exp.get("sweep") else None
                 spec["experiments"] = [exp_name]
@@ -355,4 +407,9 @@ TRAIN_KEYS = ("run", "dataset", "data", "method", "params", "seed", "base")
 
 
 def train_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    return {k: spec[k] for k in TRAIN_KEYS}
+    """The keys that define a trained model; ``snapshots`` (steps whose model is kept too) only where a
+    run has them, so runs without snapshots keep their specs."""
+    out = {k: spec[k] for k in TRAIN_KEYS}
+    if spec.get("snapshots"):
+        out["snapshots"] = list(spec["snapshots"])
+    return out

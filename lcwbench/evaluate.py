@@ -294,14 +294,28 @@ def evaluate_run(
     data_root=None,
     download: bool = False,
     device: str = "auto",
+    snapshot_step: int | None = None,
 ) -> dict[str, Any]:
+    """Evaluate the run's ``model.pt`` under ``protocol`` into ``out`` (``metrics.json``); grids go beside
+    ``out``. With ``snapshot_step`` the model is the run's snapshot after that training step
+    (:func:`lcwbench.train.loop.snapshot_path`), and the result names the run ``<run>@step<N>``."""
     from lcwbench.metrics import compute_prd, inception_score, kid, prd_f_beta
+    from lcwbench.train.loop import snapshot_path
 
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
     dev = pick_device(device)
     configure_backend(dev)
-    model = load_model(run_dir / "model.pt", dev)
+    if snapshot_step is None:
+        model = load_model(run_dir / "model.pt", dev)
+    else:
+        snap = snapshot_path(run_dir, snapshot_step)
+        if not snap.is_file():
+            raise LcwbenchError(
+                f"no snapshot of step {snapshot_step} at {snap}: list the step in the experiment's snapshots and"
+                " retrain the run"
+            )
+        model = load_model(snap, dev)
     ref = load_refstats(refstats)
     test = load_split({"dataset": spec["dataset"], "data": spec.get("data")}, protocol["rec_split"], data_root,
                       download)
@@ -373,7 +387,7 @@ def evaluate_run(
     if protocol.get("rec_fid") and recs and test.is_image:
         metrics["fid_reconstruction"] = reconstruction_fid(recs[0], feats, ref, base, metrics, dev)
     result = {
-        "run": spec["run"],
+        "run": spec["run"] if snapshot_step is None else f"{spec['run']}@step{snapshot_step}",
         "dataset": spec["dataset"],
         "method": spec["method"],
         "seed": spec["seed"],
@@ -383,6 +397,8 @@ def evaluate_run(
         "metrics": metrics,
         "sample_seed": spec["seed"] + SAMPLE_SEED_OFFSET,
     }
+    if snapshot_step is not None:
+        result["step"] = int(snapshot_step)
     write_json(out, result)  # no timings inside: the same seed gives the same metrics.json
     print(f"generation+features {gen_seconds:.1f}s, evaluation {time.perf_counter() - t_start:.1f}s")
     return result

@@ -14,6 +14,8 @@ The LCW paper's figures (``/work/shared/reference/figures.md``, section "LCW / C
   LG(N(0, I)) (bottom) for autoencoders trained with a 2-D latent.
 * :func:`interpolation_strip`: decoded straight lines between the codes of two images (used by the
   other papers' figures).
+* :func:`code_interpolations` (GLDO Fig. 3, GLO vs GLDO on CelebA-64): decoded straight lines between
+  the learned codes of pairs of training images, one block of rows per model, with a CSV of the pairs.
 
 Every function takes loaded models and tensors (images as float in [0, 1] or uint8), a ``seed`` for
 any noise it draws, and an output path; it returns the path(s) written. Models run in eval mode
@@ -34,11 +36,12 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 import lcwbench._tv_compat  # noqa: E402,F401  (must precede any torchvision import, save_grid's included)
 from lcwbench.errors import LcwbenchError  # noqa: E402
-from lcwbench.io import atomic_path  # noqa: E402
+from lcwbench.io import atomic_path, write_text  # noqa: E402
 
 DPI = 100
 ENCODE_BATCH = 1000
@@ -50,6 +53,7 @@ LABEL_A = "line in latent"
 LABEL_B = "LG(line in noise)"
 
 __all__ = [
+    "code_interpolations",
     "interpolation_strip",
     "latent_comparison",
     "lt_interpolations",
@@ -473,11 +477,7 @@ def interpolation_strip(
     a, b = _as_float(x_a), _as_float(x_b)
     with _inference(model):
         dev = _device(model)
-        za, zb = model.encode(a.to(dev)), model.encode(b.to(dev))
-        alpha = torch.linspace(0, 1, k, device=dev).view(1, k, *([1] * (za.dim() - 1)))
-        path = (1 - alpha) * za[:, None] + alpha * zb[:, None]  # pairs x k x latent
-        decoded = model.decode(path.reshape(-1, *za.shape[1:])).cpu().float()
-    rows = decoded.reshape(len(a), k, *decoded.shape[1:])
+        rows = _decode_lines(model, model.encode(a.to(dev)), model.encode(b.to(dev)), k)
     ncol = k
     if with_inputs:
         rows = torch.cat([a[:, None], rows, b[:, None]], dim=1)
@@ -486,3 +486,74 @@ def interpolation_strip(
     if title is None:
         return _save_image_grid(images, out, ncol)
     return _image_figure(_grid_array(images, ncol), out, title)
+
+
+def _decode_lines(model, za: torch.Tensor, zb: torch.Tensor, k: int) -> torch.Tensor:
+    """D((1 - a) za[i] + a zb[i]), a = 0 .. 1 in ``k`` steps: pairs x k x image, on the CPU (model in
+    inference mode)."""
+    alpha = torch.linspace(0, 1, k, device=za.device).view(1, k, *([1] * (za.dim() - 1)))
+    path = (1 - alpha) * za[:, None] + alpha * zb[:, None]  # pairs x k x latent
+    decoded = model.decode(path.reshape(-1, *za.shape[1:])).cpu().float()
+    return decoded.reshape(len(za), k, *decoded.shape[1:])
+
+
+def choose_pairs(n: int, pairs: int, seed: int) -> list[tuple[int, int]]:
+    """``pairs`` disjoint pairs of indices in 0 .. n-1, drawn by a permutation seeded with ``seed``."""
+    if pairs < 1 or 2 * pairs > n:
+        raise LcwbenchError(f"cannot draw {pairs} disjoint pairs from {n} items (need 1 <= 2 * pairs <= n)")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))[: 2 * pairs].tolist()
+    return [(perm[2 * i], perm[2 * i + 1]) for i in range(pairs)]
+
+
+def _learned_codes(model, label: str) -> torch.Tensor:
+    codes = getattr(model, "codes", None)
+    if not isinstance(codes, torch.Tensor) or codes.dim() != 2 or len(codes) < 2:
+        raise LcwbenchError(
+            f"code_interpolations: model {label!r} ({getattr(model, 'name', type(model).__name__)!r}) has no learned"
+            " per-image codes (a trained glo or gldo run has)"
+        )
+    return codes.detach()
+
+
+def code_interpolations(
+    models: Mapping[str, object], out, pairs: int = 4, k: int = 8, seed: int = 0, title: str | None = None
+) -> tuple[Path, list[dict]]:
+    """GLDO Fig. 3: for each model (GLO, GLDO), decoded straight lines between the learned codes of
+    ``pairs`` pairs of training images, D((1 - a) z_i + a z_j) for a = 0 .. 1 in ``k`` steps.
+
+    The pairs (:func:`choose_pairs` with ``seed``) are the same training images for every model, so
+    all models must have learned codes for the same number of images (the same training set). Rows are
+    stacked model by model and labelled ``<label> i->j``. The CSV beside ``out`` has one row per model
+    and pair: label, pair, index_a, index_b, steps, the Euclidean distance of the two codes and their
+    norms. Returns ``(out, rows)``."""
+    out = Path(out)
+    if not models:
+        raise LcwbenchError("code_interpolations needs at least one model")
+    if k < 2:
+        raise LcwbenchError(f"code_interpolations needs k >= 2, got {k}")
+    codes = {label: _learned_codes(model, label) for label, model in models.items()}
+    sizes = {label: len(c) for label, c in codes.items()}
+    if len(set(sizes.values())) > 1:
+        raise LcwbenchError(f"code_interpolations: the models learned codes for different training sets: {sizes}")
+    chosen = choose_pairs(next(iter(sizes.values())), pairs, seed)
+    ia = torch.tensor([a for a, _ in chosen])
+    ib = torch.tensor([b for _, b in chosen])
+    blocks, labels, rows = [], {}, []
+    for label, model in models.items():
+        z = codes[label]
+        with _inference(model):
+            za, zb = z[ia.to(z.device)], z[ib.to(z.device)]
+            decoded = _decode_lines(model, za, zb, k)
+        if decoded.dim() != 5:
+            raise LcwbenchError(f"code_interpolations: model {label!r} does not decode images")
+        height = decoded.shape[3]
+        for i, (a, b) in enumerate(chosen):
+            labels[_row_center(len(blocks) * pairs + i, height)] = f"{label} {a}->{b}"
+            rows.append({"label": label, "pair": i, "index_a": a, "index_b": b, "steps": k,
+                         "code_distance": float((za[i] - zb[i]).norm()), "norm_a": float(za[i].norm()),
+                         "norm_b": float(zb[i].norm())})
+        blocks.append(decoded.reshape(-1, *decoded.shape[2:]))
+    images = torch.cat(blocks)
+    _image_figure(_grid_array(images, k), out, title, row_labels=labels)
+    write_text(out.with_suffix(".csv"), pd.DataFrame(rows).to_csv(index=False))
+    return out, rows

@@ -34,7 +34,8 @@ def _papers(spec: dict[str, Any]) -> list[str]:
 
 
 def plan(cfg: dict[str, Any], workdir: str | Path = ".") -> dict[str, Any]:
-    """Job counts and hour estimates of the configured DAG's compute jobs (train, evaluate, refstats, figures)."""
+    """Job counts and hour estimates of the configured DAG's compute jobs (train, evaluate, evaluate_snapshot,
+    refstats, figures)."""
     workdir = Path(workdir)
     runs = expand_runs(cfg)
     res = cfg["resources"]
@@ -51,6 +52,9 @@ def plan(cfg: dict[str, Any], workdir: str | Path = ".") -> dict[str, Any]:
         add("train", run, {**res["train"], **spec["resources"]}, papers, Path(f"results/benchmarks/train/{run}.tsv"))
         add("evaluate", run, res["evaluate"], papers, Path(f"results/benchmarks/evaluate/{run}.tsv"))
         add("run_figures", run, {**res["small"], "gpu": 0}, papers, Path(f"results/benchmarks/figures/{run}.tsv"))
+        for step in spec.get("snapshots", []):
+            add("evaluate_snapshot", f"{run}@step{step}", res["evaluate"], papers,
+                Path(f"results/benchmarks/evaluate/{run}-step{step}.tsv"))
     for ref in sorted({s["refstats"] for s in runs.values()}):
         key = ref[len("results/refstats/"):-len(".npz")]
         add("refstats", key, res["refstats"], [], Path(f"results/benchmarks/refstats/{key}.tsv"))
@@ -85,9 +89,9 @@ def plan(cfg: dict[str, Any], workdir: str | Path = ".") -> dict[str, Any]:
 def format_plan(p: dict[str, Any]) -> str:
     lines = [f"{p['runs']} runs, {p['jobs']} jobs; {p['gpu_hours']} GPU-hours estimated "
              f"({p['measured_jobs']} jobs from benchmark files, the rest from declared runtimes)", "",
-             f"{'rule':<14}{'jobs':>8}{'hours':>12}{'GPU-hours':>12}"]
+             f"{'rule':<18}{'jobs':>8}{'hours':>12}{'GPU-hours':>12}"]
     for rule, r in p["per_rule"].items():
-        lines.append(f"{rule:<14}{int(r['jobs']):>8}{r['hours']:>12.1f}{r['gpu_hours']:>12.1f}")
+        lines.append(f"{rule:<18}{int(r['jobs']):>8}{r['hours']:>12.1f}{r['gpu_hours']:>12.1f}")
     lines += ["", f"{'paper':<14}{'runs':>8}{'jobs':>8}{'GPU-hours':>12}"]
     for paper, r in p["per_paper"].items():
         lines.append(f"{paper:<14}{int(r['runs']):>8}{int(r['jobs']):>8}{r['gpu_hours']:>12.1f}")

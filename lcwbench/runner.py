@@ -83,6 +83,11 @@ def check_spec(spec: Any) -> dict[str, Any]:
     for key in ("data", "params"):
         if spec.get(key) is not None and not isinstance(spec[key], dict):
             raise LcwbenchError(f"--spec of run {spec['run']!r}: {key} must be an object, got {spec[key]!r}")
+    snaps = spec.get("snapshots")
+    if snaps is not None and not (
+        isinstance(snaps, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in snaps)
+    ):
+        raise LcwbenchError(f"--spec of run {spec['run']!r}: snapshots must be a list of steps >= 1, got {snaps!r}")
     return spec
 
 
@@ -141,6 +146,7 @@ def train_run(
         max_steps=max_steps,
         progress=progress,
         autocast_dtype=torch.bfloat16 if prec == "bf16" else None,
+        snapshots=spec.get("snapshots") or (),
     )
     if max_steps is not None and result.steps < method.cfg.epochs * (len(x) // method.cfg.batch_size):
         return out_dir / CKPT

@@ -307,7 +307,7 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     figures = tmp_path / "paper_tables" / "figures"
     assert (figures / "smoke_fig4_fmnist.png").stat().st_size > 0
     all_runs = sorted((tmp_path / "results" / "runs").iterdir())
-    assert len(all_runs) == 49
+    assert len(all_runs) == 50
     for run in all_runs:
         figs = figures / "runs" / run.name
         assert (figs / "samples.png").stat().st_size > 0
@@ -317,11 +317,17 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
         if "rec_error" in metrics and not run.name.startswith(("synthetic-", "swissroll-")):  # encoder, images
             assert (figs / "reconstructions.png").exists()
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
-    assert summary.run.nunique() == 49 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+    assert summary.run.nunique() == 50 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
 
     # LMGAE: capacity sweeps, U-curves with their CSV, mask trajectories, both tables
     for name in ("lmgae_ucurve_synthetic", "lmgae_ucurve_mnist", "lmgae_mask_trajectories"):
         assert (figures / f"{name}.png").stat().st_size > 0 and (figures / f"{name}.csv").exists()
+    # GLDO Figs. 3, 4, 7, 8 with their CSVs
+    for name in ("gldo_fig8_eps", "gldo_fig7_loss", "gldo_fig3_interpolations", "gldo_fig4_convergence"):
+        assert (figures / f"{name}.png").stat().st_size > 0 and (figures / f"{name}.csv").exists()
+    assert list(pd.read_csv(figures / "gldo_fig8_eps.csv").x) == [0.01, 1.0]
+    assert list(pd.read_csv(figures / "gldo_fig7_loss.csv").label) == ["GLO_Lap", "GLDO_L2"]
+    assert set(pd.read_csv(figures / "gldo_fig4_convergence.csv").curve) == {"GLDO", "WGAN-GP", "GLO"}
     curve = pd.read_csv(figures / "lmgae_ucurve_synthetic.csv")
     assert sorted(zip(curve.curve, curve.x)) == [(c, m) for c in ("LMGAE", "WAE-GAN") for m in (1, 2, 4)]
     assert curve[curve.curve == "LMGAE"].active_dims_mean.notna().all()

@@ -9,6 +9,10 @@
   run ends.
 * A NaN or infinite loss term stops the run with an error naming the step and the term.
 * The per-epoch mean of every loss term goes to ``train_log.csv``; the final model to ``model.pt``.
+* ``snapshots``: after each listed step a weights-only model file (as ``model.pt``) is written
+  atomically to ``snapshots/step<N>.pt`` (GLDO Fig. 4, the metric over training). It is written before
+  any checkpoint of the same step, so a resumed run writes the snapshots after its checkpoint again and
+  (on CPU) identically; those before it are already on disk.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import csv
 import io
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,12 @@ from lcwbench.methods import Method
 CKPT = "ckpt.pt"
 MODEL = "model.pt"
 LOG = "train_log.csv"
+SNAPSHOT_DIR = "snapshots"
+
+
+def snapshot_path(out_dir: str | Path, step: int) -> Path:
+    """Where the model after training step ``step`` is kept (``train(..., snapshots=[step])``)."""
+    return Path(out_dir) / SNAPSHOT_DIR / f"step{int(step)}.pt"
 
 
 def seed_everything(seed: int) -> None:
@@ -107,12 +118,15 @@ def train(
     max_steps: int | None = None,
     progress: bool = True,
     autocast_dtype: torch.dtype | None = None,
+    snapshots: Sequence[int] = (),
 ) -> TrainResult:
     """Train ``method`` on the rows of ``x`` (already on the method's device).
 
     ``to_float`` maps a stored batch (e.g. uint8 images) to the float tensor the method sees.
     ``max_steps`` stops early without writing the final model (used to simulate an interruption).
     ``autocast_dtype`` (e.g. bf16) runs each training step under ``torch.autocast`` on x's device.
+    ``snapshots``: steps after which the model is also saved to :func:`snapshot_path` (each <= the
+    run's total steps).
     """
     out_dir = make_dir(out_dir, "run directory")
     for name in (CKPT, LOG, MODEL):  # left by a run killed mid-write (SIGKILL skips atomic_path's cleanup)
@@ -124,6 +138,13 @@ def train(
         raise LcwbenchError(f"batch_size {cfg.batch_size} is larger than the training set ({n} items)")
     steps_per_epoch = n // cfg.batch_size
     total_steps = steps_per_epoch * cfg.epochs
+    snapshot_steps = {int(s) for s in snapshots}
+    late = sorted(s for s in snapshot_steps if not 1 <= s <= total_steps)
+    if late:
+        raise LcwbenchError(
+            f"snapshot step(s) {late} outside this run's 1..{total_steps} training steps"
+            f" ({cfg.epochs} epochs x {steps_per_epoch} steps)"
+        )
 
     seed_everything(seed)
     opts = method.build_optimizers()
@@ -199,6 +220,8 @@ def train(
             step += 1
             batch_in_epoch += 1
             bar.update(1)
+            if step in snapshot_steps:
+                save_model(method, snapshot_path(out_dir, step), extra={"step": step})
             if step % checkpoint_every == 0 and batch_in_epoch < steps_per_epoch:
                 checkpoint()
         history.append({"epoch": epoch + 1, "step": step, **{k: v / steps_per_epoch for k, v in sums.items()}})

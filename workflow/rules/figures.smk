@@ -57,6 +57,27 @@ def comparison_runs(name):
     return out
 
 
+def experiment_metrics(name):
+    """[[label, [metrics.json of every seed]], ...] of a metric_comparison figure, in the config's order."""
+    fig = CFG["figures"][name]
+    return [
+        [label, sorted(f"results/runs/{r}/metrics.json" for r, s in RUNS.items() if exp in s["experiments"])]
+        for label, exp in fig["experiments"].items()
+    ]
+
+
+def snapshot_points(name):
+    """{"<run>@step<N>": {"curve": label, "x": N, "seed": s}} of a training_curve figure: every seed's
+    snapshots of each experiment."""
+    fig = CFG["figures"][name]
+    return {
+        f"{r}@step{step}": {"curve": label, "x": step, "seed": RUNS[r]["seed"]}
+        for label, exp in fig["experiments"].items()
+        for r in sorted(r for r, s in RUNS.items() if exp in s["experiments"])
+        for step in RUNS[r]["snapshots"]
+    }
+
+
 def comparison_inputs(name):
     runs = comparison_runs(name).values()
     return sorted({f"results/runs/{r}/model.pt" for r, _ in runs}) + sorted(
@@ -84,6 +105,9 @@ FIGURE_KINDS = {
     "manifold_scatter": "Manifold scatter",
     "latent_prior": "Latents vs prior",
     "variant_grid": "Variant grid",
+    "metric_comparison": "Metric per experiment",
+    "interpolation_strips": "Interpolations between learned codes",
+    "training_curve": "Metric over training",
 }
 
 
@@ -173,10 +197,15 @@ rule ucurve:
         true_dim=lambda w: (
             f"--true-dim {CFG['figures'][w.figure]['true_dim']}" if "true_dim" in CFG["figures"][w.figure] else ""
         ),
-        title=lambda w: shlex.quote(w.figure),
+        x_axis=lambda w: "--x-param {} --x-scale {}{}".format(
+            shlex.quote(CFG["figures"][w.figure].get("x_param", "latent_dim")),
+            CFG["figures"][w.figure].get("x_scale", "linear"),
+            f" --x-label {shlex.quote(CFG['figures'][w.figure]['x_label'])}" if "x_label" in CFG["figures"][w.figure] else "",
+        ),
+        title=lambda w: shlex.quote(CFG["figures"][w.figure].get("title", w.figure)),
     shell:
-        "lcwbench ucurve --points {params.points} --metric {params.metric} {params.true_dim} --title {params.title}"
-        " --out {output.png} {input} > {log} 2>&1"
+        "lcwbench ucurve --points {params.points} --metric {params.metric} {params.true_dim} {params.x_axis}"
+        " --title {params.title} --out {output.png} {input} > {log} 2>&1"
 
 
 rule mask_trajectories:
@@ -242,3 +271,89 @@ rule comparison_figure:
         "lcwbench comparison-figure --kind {params.kind} --models {params.models} --metrics {params.metrics}"
         " --dataset {params.dataset} --data {params.data} --split {params.split} --n {params.n} --seed {params.seed}"
         " {params.title} --out {output.png} {params.common} > {log} 2>&1"
+
+
+rule metric_figure:
+    wildcard_constraints:
+        figure=alternatives(figures_of_kind("metric_comparison")),
+    input:
+        lambda w: sorted({f for _, files in experiment_metrics(w.figure) for f in files}),
+    output:
+        png=figure_report("paper_tables/figures/{figure}.png"),
+        csv="paper_tables/figures/{figure}.csv",
+    log:
+        "results/logs/figures/{figure}.log",
+    benchmark:
+        "results/benchmarks/figures/{figure}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"],
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        # [label, ...] pairs, not mappings: q() sorts mapping keys, and the points keep the config's order
+        metrics=lambda w: q(experiment_metrics(w.figure)),
+        metric=lambda w: CFG["figures"][w.figure].get("metric", "fid"),
+        title=lambda w: shlex.quote(CFG["figures"][w.figure].get("title", w.figure)),
+    shell:
+        "lcwbench metric-figure --metrics {params.metrics} --metric {params.metric} --title {params.title}"
+        " --out {output.png} > {log} 2>&1"
+
+
+rule code_interpolations:
+    wildcard_constraints:
+        figure=alternatives(figures_of_kind("interpolation_strips")),
+    input:
+        lambda w: sorted({f"results/runs/{r}/model.pt" for r, _ in comparison_runs(w.figure).values()}),
+    output:
+        png=figure_report("paper_tables/figures/{figure}.png"),
+        csv="paper_tables/figures/{figure}.csv",
+    log:
+        "results/logs/figures/{figure}.log",
+    benchmark:
+        "results/benchmarks/figures/{figure}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"] * 2,
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        models=lambda w: q([[k, f"results/runs/{r}/model.pt"] for k, (r, _) in comparison_runs(w.figure).items()]),
+        pairs=lambda w: CFG["figures"][w.figure].get("pairs", 4),
+        steps=lambda w: CFG["figures"][w.figure].get("interp_steps", 8),
+        seed=lambda w: CFG["figures"][w.figure].get("seed", 0),
+        title=lambda w: shlex.quote(
+            CFG["figures"][w.figure].get("title", f"{w.figure}: lines between learned codes of training images")
+        ),
+    shell:
+        "lcwbench code-interpolations --models {params.models} --pairs {params.pairs} --steps {params.steps}"
+        " --seed {params.seed} --title {params.title} --out {output.png} > {log} 2>&1"
+
+
+rule training_curve:
+    wildcard_constraints:
+        figure=alternatives(figures_of_kind("training_curve")),
+    input:
+        lambda w: sorted(
+            "results/runs/{}/snapshots/step{}/metrics.json".format(*p.split("@step")) for p in snapshot_points(w.figure)
+        ),
+    output:
+        png=figure_report("paper_tables/figures/{figure}.png"),
+        csv="paper_tables/figures/{figure}.csv",
+    log:
+        "results/logs/figures/{figure}.log",
+    benchmark:
+        "results/benchmarks/figures/{figure}.tsv"
+    resources:
+        mem_mb=CFG["resources"]["small"]["mem_mb"],
+        runtime=CFG["resources"]["small"]["runtime"],
+        gpu=0,
+    params:
+        points=lambda w: q(snapshot_points(w.figure)),
+        metric=lambda w: CFG["figures"][w.figure].get("metric", "fid"),
+        x_axis=lambda w: "--x-param step --x-scale {}{}".format(
+            CFG["figures"][w.figure].get("x_scale", "linear"),
+            f" --x-label {shlex.quote(CFG['figures'][w.figure]['x_label'])}" if "x_label" in CFG["figures"][w.figure] else "",
+        ),
+        title=lambda w: shlex.quote(CFG["figures"][w.figure].get("title", w.figure)),
+    shell:
+        "lcwbench ucurve --points {params.points} --metric {params.metric} {params.x_axis} --title {params.title}"
+        " --out {output.png} {input} > {log} 2>&1"
