@@ -27,8 +27,8 @@ Everything else is GLO (:mod:`lcwbench.methods.glo`), with these GLDO defaults:
   from 1e3 upwards, and reports a flat ("gentle") bottom between the extremes; 1e3 is the smallest
   value of that dense range. The scale of eps depends on the loss's normalisation (ours: per-entry
   means inside the perceptual loss), so the paper's values do not carry over exactly; sweep ``eps``.
-  With ``rec_loss`` "l2" or "lap1" (sums over each image's entries, so losses and their gradients are
-  about C*H*W times larger) a correspondingly smaller eps plays the same role.
+  A constant factor on the loss does not move the balance (l and ||grad l|| scale alike); what differs
+  between losses is the ratio ||grad_z l|| / l, so each loss may want its own eps.
 * ``mix`` False. With ``mix`` (GLDO-Mix, 003 L1484-1488) the penalty is evaluated at convex
   combinations ``lam * z_i + (1 - lam) * z_pi(i)`` of batch codes paired by a random permutation
   ``pi`` of the batch, ``lam ~ U(0, 1)`` per pair (WGAN-GP's interpolation scheme, which the paper says
