@@ -153,19 +153,11 @@ def cmd_comparison_figure(a) -> None:
     from lcwbench import comparison_figures as cf
     from lcwbench.runner import load_model, load_split
 
-    def ordered(text: str, what: str) -> dict:
-        """A JSON mapping, or a list of [label, value] pairs (keeps the row order through sorted JSON)."""
-        obj = _json(text, what)
-        try:
-            return dict(obj)
-        except (TypeError, ValueError):
-            raise LcwbenchError(f"--{what} must be a JSON object or a list of [label, value] pairs") from None
-
-    models = {label: load_model(path) for label, path in ordered(a.models, "models").items()}
+    models = {label: load_model(path) for label, path in _ordered(a.models, "models").items()}
     ds = load_split({"dataset": a.dataset, "data": _json(a.data, "data")}, a.split, a.data_root, a.download)
     x = ds.to_float(ds.x[: min(a.n, len(ds))])
     names = COMPARISON_METRICS.get(a.kind)  # latent_prior's CSV holds its own latent statistics
-    summary = cf.metric_summary(ordered(a.metrics, "metrics"), names) if a.metrics and names else None
+    summary = cf.metric_summary(_ordered(a.metrics, "metrics"), names) if a.metrics and names else None
     if a.kind == "manifold_scatter":
         cf.manifold_scatter(models, x, a.out, seed=a.seed, summary=summary, title=a.title, dataset=a.dataset)
     elif a.kind == "latent_prior":

@@ -148,16 +148,9 @@ def _check_sweep_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> 
             )
 
 
-def _check_metric_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> None:
-    """A metric_comparison or training_curve figure names defined experiments without a sweep (one
-    point, or one curve, per experiment; a training_curve's experiments list snapshots); an
-    interpolation_strips figure also needs GLO-like methods (learned per-image codes), the figure's
-    seed and one dataset and data for all (the pairs index the same training images)."""
-    from lcwbench.methods import get_method
-    from lcwbench.methods.glo import GLO
-
-    where = f"config['figures'][{name!r}]"
-    first: tuple[str, Any] | None = None
+def _figure_experiments(where: str, fig: dict[str, Any], cfg: dict[str, Any]):
+    """(name, experiment) of each experiment a multi-run figure names: defined, and without a sweep (one
+    run per seed)."""
     if not fig["experiments"]:
         raise LcwbenchError(f"invalid config: {where}: 'experiments' is empty")
     for exp_name in fig["experiments"].values():
@@ -169,6 +162,32 @@ def _check_metric_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) ->
                 f"invalid config: {where}: experiment {exp_name!r} has a sweep; a {fig['kind']} figure needs one"
                 " run per seed"
             )
+        yield exp_name, exp
+
+
+def _same_data(where: str, first, exp_name: str, exp: dict[str, Any], why: str):
+    """``first`` (name, (dataset, data)) of the figure's experiments so far; raise if ``exp`` differs."""
+    data = (exp["dataset"], exp.get("data") or {})
+    if first is None:
+        return exp_name, data
+    if data != first[1]:
+        raise LcwbenchError(
+            f"invalid config: {where}: experiments {first[0]!r} and {exp_name!r} differ in dataset or data; {why}"
+        )
+    return first
+
+
+def _check_metric_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """A metric_comparison or training_curve figure names defined experiments without a sweep (one
+    point, or one curve, per experiment; a training_curve's experiments list snapshots); an
+    interpolation_strips figure also needs GLO-like methods (learned per-image codes), the figure's
+    seed and one dataset and data for all (the pairs index the same training images)."""
+    from lcwbench.methods import get_method
+    from lcwbench.methods.glo import GLO
+
+    where = f"config['figures'][{name!r}]"
+    first: tuple[str, Any] | None = None
+    for exp_name, exp in _figure_experiments(where, fig, cfg):
         if fig["kind"] == "training_curve" and not exp.get("snapshots"):
             raise LcwbenchError(
                 f"invalid config: {where}: experiment {exp_name!r} has no snapshots (the training steps whose"
@@ -183,14 +202,7 @@ def _check_metric_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]) ->
             )
         if fig.get("seed", 0) not in exp.get("seeds", cfg["seeds"]):
             raise LcwbenchError(f"invalid config: {where}: experiment {exp_name!r} has no seed {fig.get('seed', 0)}")
-        data = (exp["dataset"], exp.get("data") or {})
-        if first is None:
-            first = (exp_name, data)
-        elif data != first[1]:
-            raise LcwbenchError(
-                f"invalid config: {where}: experiments {first[0]!r} and {exp_name!r} differ in dataset or data;"
-                " the pairs must index the same training images"
-            )
+        first = _same_data(where, first, exp_name, exp, "the pairs must index the same training images")
 
 
 COMPARISON_KINDS = ("manifold_scatter", "latent_prior", "variant_grid")  # Geng Figs. 4, 5, 6
@@ -207,16 +219,7 @@ def _check_comparison_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]
     seed = fig.get("seed", 0)
     kind = fig["kind"]
     first: tuple[str, Any] | None = None
-    if not fig["experiments"]:
-        raise LcwbenchError(f"invalid config: {where}: 'experiments' is empty")
-    for exp_name in fig["experiments"].values():
-        exp = cfg["experiments"].get(exp_name)
-        if exp is None:
-            raise LcwbenchError(f"invalid config: {where} names experiment {exp_name!r}, which is not defined")
-        if exp.get("sweep"):
-            raise LcwbenchError(
-                f"invalid config: {where}: experiment {exp_name!r} has a sweep; a {kind} figure needs one run per seed"
-            )
+    for exp_name, exp in _figure_experiments(where, fig, cfg):
         if seed not in exp.get("seeds", cfg["seeds"]):
             raise LcwbenchError(f"invalid config: {where}: experiment {exp_name!r} has no seed {seed}")
         method = get_method(exp["method"])
@@ -224,14 +227,7 @@ def _check_comparison_figure(name: str, fig: dict[str, Any], cfg: dict[str, Any]
             raise LcwbenchError(
                 f"invalid config: {where}: method {exp['method']!r} of experiment {exp_name!r} has no encoder"
             )
-        data = (exp["dataset"], exp.get("data") or {})
-        if first is None:
-            first = (exp_name, data)
-        elif data != first[1]:
-            raise LcwbenchError(
-                f"invalid config: {where}: experiments {first[0]!r} and {exp_name!r} differ in dataset or data;"
-                " a figure draws one set of data points for all of them"
-            )
+        first = _same_data(where, first, exp_name, exp, "a figure draws one set of data points for all of them")
         if kind in ("manifold_scatter", "latent_prior") and exp["dataset"] != "swissroll":
             raise LcwbenchError(
                 f"invalid config: {where}: a {kind} figure needs the 2-D swiss roll; experiment {exp_name!r} uses"
