@@ -25,10 +25,11 @@ rule evaluate:
         rundir=lambda w: f"results/runs/{w.run}",
         common=common_args(),
         standin=standin_arg(),
+        snapshot="",  # evaluate_snapshot: --snapshot-step N
     shell:
         "lcwbench evaluate --run-dir {params.rundir} --spec {params.spec} --protocol-name {params.protocol_name}"
         " --protocol {params.protocol} --fid {params.fid} --refstats {input.refstats} {params.standin}"
-        " {params.common} --out {output.metrics} > {log} 2>&1"
+        " {params.snapshot} {params.common} --out {output.metrics} > {log} 2>&1"
 
 
 def snapshot_step(w):
@@ -41,34 +42,14 @@ def snapshot_step(w):
 
 # One snapshot of a run (GLDO Fig. 4: the metric over training), under the run's protocol. The snapshot
 # file is written by the run's training job (listed in its spec), so the job depends on model.pt.
-rule evaluate_snapshot:
+use rule evaluate as evaluate_snapshot with:
     wildcard_constraints:
         step=r"[1-9][0-9]*",
-    input:
-        model="results/runs/{run}/model.pt",
-        refstats=lambda w: RUNS[w.run]["refstats"],
-        standin=standin_input(),
     output:
         metrics="results/runs/{run}/snapshots/step{step}/metrics.json",
     log:
         "results/logs/evaluate/{run}-step{step}.log",
     benchmark:
         "results/benchmarks/evaluate/{run}-step{step}.tsv"
-    threads: res("evaluate")["cpus"]
-    resources:
-        mem_mb=res("evaluate")["mem_mb"],
-        runtime=res("evaluate")["runtime"],
-        gpu=res("evaluate")["gpu"],
     params:
-        spec=lambda w: q(train_spec(RUNS[w.run])),
-        step=snapshot_step,
-        protocol_name=lambda w: RUNS[w.run]["protocol"],
-        protocol=lambda w: q(CFG["protocols"][RUNS[w.run]["protocol"]]),
-        fid=q(CFG["fid"]),
-        rundir=lambda w: f"results/runs/{w.run}",
-        common=common_args(),
-        standin=standin_arg(),
-    shell:
-        "lcwbench evaluate --run-dir {params.rundir} --spec {params.spec} --protocol-name {params.protocol_name}"
-        " --protocol {params.protocol} --fid {params.fid} --refstats {input.refstats} {params.standin}"
-        " --snapshot-step {params.step} {params.common} --out {output.metrics} > {log} 2>&1"
+        snapshot=lambda w: f"--snapshot-step {snapshot_step(w)}",
