@@ -89,10 +89,12 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
     out["resources"] = {k: {**v, **out["resources"].get(k, {})} for k, v in RESOURCE_DEFAULTS.items()}
     for name, exp in out["experiments"].items():
         where = f"config['experiments'][{name!r}]"
-        if exp["protocol"] not in out["protocols"]:
-            raise LcwbenchError(
-                f"invalid config: {where} names protocol {exp['protocol']!r}; defined: {', '.join(out['protocols'])}"
-            )
+        for key in ("protocol", "snapshot_protocol"):
+            if key in exp and exp[key] not in out["protocols"]:
+                defined = ", ".join(out["protocols"])
+                raise LcwbenchError(f"invalid config: {where}['{key}'] names protocol {exp[key]!r}; defined: {defined}")
+        if "snapshot_protocol" in exp and not exp.get("snapshots"):
+            raise LcwbenchError(f"invalid config: {where} has a snapshot_protocol but no snapshots")
         try:
             for params in sweep_points(exp):
                 make_config(get_method(exp["method"]), params)
@@ -295,6 +297,15 @@ def weights_tag(fid: dict[str, Any]) -> str:
     return "torchfidelity"
 
 
+def evaluate_resources(cfg: dict[str, Any], protocol: str) -> dict[str, Any]:
+    """Resources of an evaluation job under ``protocol``: the evaluate resources, with the protocol's
+    ``evaluate_runtime`` (minutes) where it sets one."""
+    out = dict(cfg["resources"]["evaluate"])
+    if "evaluate_runtime" in cfg["protocols"][protocol]:
+        out["runtime"] = cfg["protocols"][protocol]["evaluate_runtime"]
+    return out
+
+
 def refstats_path(cfg: dict[str, Any], dataset: str, data: dict[str, Any] | None, protocol: str) -> str:
     p = cfg["protocols"][protocol]
     n = "all" if p["ref_n"] is None else str(p["ref_n"])
@@ -383,10 +394,25 @@ def expand_runs(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     prev["experiments"].append(exp_name)
                     prev["cells"] += list(exp.get("cells", []))
                     if exp.get("snapshots"):
+                        snap_protocol = exp.get("snapshot_protocol", exp["protocol"])
+                        if prev.get("snapshots") and prev["snapshot_protocol"] != snap_protocol:
+                            raise LcwbenchError(
+                                f"invalid config: experiments {prev['experiments'][0]!r} and {exp_name!r} evaluate the"
+                                " snapshots of the same run under different protocols; give them one snapshot_protocol"
+                            )
                         prev["snapshots"] = sorted({*prev.get("snapshots", []), *exp["snapshots"]})
+                        prev["snapshot_protocol"] = snap_protocol
+                        prev["snapshot_refstats"] = refstats_path(
+                            cfg, exp["dataset"], exp.get("data") or {}, snap_protocol
+                        )
                     continue
                 if exp.get("snapshots"):  # only then: the specs of runs without snapshots stay as they were
                     spec["snapshots"] = sorted(set(exp["snapshots"]))
+                    # the protocol the snapshots are evaluated under (default: the run's own)
+                    spec["snapshot_protocol"] = exp.get("snapshot_protocol", exp["protocol"])
+                    spec["snapshot_refstats"] = refstats_path(
+                        cfg, exp["dataset"], exp.get("data") or {}, spec["snapshot_protocol"]
+                    )
                 spec["group"] = core
                 spec["sweep"] = exp_name if exp.get("sweep") else None
                 spec["experiments"] = [exp_name]

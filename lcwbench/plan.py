@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lcwbench.config import expand_runs
+from lcwbench.config import evaluate_resources, expand_runs
 
 
 def _measured_hours(path: Path) -> float | None:
@@ -50,12 +50,15 @@ def plan(cfg: dict[str, Any], workdir: str | Path = ".") -> dict[str, Any]:
     for run, spec in runs.items():
         papers = _papers(spec)
         add("train", run, {**res["train"], **spec["resources"]}, papers, Path(f"results/benchmarks/train/{run}.tsv"))
-        add("evaluate", run, res["evaluate"], papers, Path(f"results/benchmarks/evaluate/{run}.tsv"))
+        add("evaluate", run, evaluate_resources(cfg, spec["protocol"]), papers,
+            Path(f"results/benchmarks/evaluate/{run}.tsv"))
         add("run_figures", run, {**res["small"], "gpu": 0}, papers, Path(f"results/benchmarks/figures/{run}.tsv"))
         for step in spec.get("snapshots", []):
-            add("evaluate_snapshot", f"{run}@step{step}", res["evaluate"], papers,
+            add("evaluate_snapshot", f"{run}@step{step}", evaluate_resources(cfg, spec["snapshot_protocol"]), papers,
                 Path(f"results/benchmarks/evaluate/{run}-step{step}.tsv"))
-    for ref in sorted({s["refstats"] for s in runs.values()}):
+    refs = {s["refstats"] for s in runs.values()}
+    refs |= {s["snapshot_refstats"] for s in runs.values() if s.get("snapshots")}
+    for ref in sorted(refs):
         key = ref[len("results/refstats/"):-len(".npz")]
         add("refstats", key, res["refstats"], [], Path(f"results/benchmarks/refstats/{key}.tsv"))
 

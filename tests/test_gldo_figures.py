@@ -383,3 +383,29 @@ def test_snapshots_in_the_config():
     bad["experiments"]["glo"]["snapshots"] = [0]
     with pytest.raises(LcwbenchError, match="less than the minimum of 1"):
         validate_config(bad)
+
+
+def test_snapshot_protocol_in_the_config():
+    cfg = yaml.safe_load(CFG)
+    cfg["protocols"]["fid_only"] = {"n_gen": 10, "ref_split": "train", "ref_n": 20, "prd": False}
+    cfg["experiments"]["glo"]["snapshots"] = [10]
+    cfg["experiments"]["gldo"]["snapshots"] = [10]
+    cfg["experiments"]["gldo"]["snapshot_protocol"] = "fid_only"
+    runs = expand_runs(validate_config(copy.deepcopy(cfg)))
+    glo = next(s for s in runs.values() if s["method"] == "glo")
+    gldo = next(s for s in runs.values() if "gldo" in s["experiments"])
+    assert glo["snapshot_protocol"] == glo["protocol"] and glo["snapshot_refstats"] == glo["refstats"]
+    assert gldo["snapshot_protocol"] == "fid_only" and gldo["protocol"] != "fid_only"
+    assert "/train-n20-" in gldo["snapshot_refstats"] and "/train-n10-" in gldo["refstats"]
+    for mutate, message in [
+        (lambda c: c["experiments"]["gldo"].update(snapshot_protocol="nope"),
+         r"\['snapshot_protocol'\] names protocol 'nope'"),
+        (lambda c: c["experiments"]["glo"].pop("snapshots"), r"\['glo'\] has a snapshot_protocol but no snapshots"),
+        (lambda c: c["experiments"].update(glo_too={**c["experiments"]["glo"], "snapshot_protocol": "img"}),
+         "snapshots of the same run under different protocols"),
+    ]:
+        bad = copy.deepcopy(cfg)
+        bad["experiments"]["glo"]["snapshot_protocol"] = "fid_only"
+        mutate(bad)
+        with pytest.raises(LcwbenchError, match=message):
+            expand_runs(validate_config(bad))

@@ -43,3 +43,18 @@ def test_benchmark_file_replaces_declared_runtime(tmp_path):
     assert p["measured_jobs"] == 1
     assert p["largest_job"] == {"rule": "train", "name": run, "hours": 10.0, "source": "benchmark file"}
     assert p["per_rule"]["train"]["gpu_hours"] == pytest.approx(12 - 2 + 10)
+
+
+def test_snapshot_protocol_and_its_evaluate_runtime(tmp_path):
+    cfg = _cfg()
+    # a cheaper protocol for the snapshots: 6 minutes an evaluation instead of resources.evaluate's 30
+    cfg["protocols"]["fid_only"] = {**cfg["protocols"]["p"], "prd": False, "evaluate_runtime": 6}
+    cfg["experiments"]["lcw_a"].update(snapshots=[5, 10], snapshot_protocol="fid_only")
+    p = plan(validate_config(cfg), tmp_path)
+    # 2 runs x 2 snapshots x 0.1 h; the runs' own evaluations stay at 4 x 0.5 h
+    assert p["per_rule"]["evaluate_snapshot"] == {"jobs": 4, "hours": pytest.approx(0.4), "gpu_hours": pytest.approx(0.4)}
+    assert p["per_rule"]["evaluate"]["hours"] == 2.0
+    # same reference split and size: the snapshots share the runs' reference statistics
+    assert p["per_rule"]["refstats"]["jobs"] == 1
+    cfg["protocols"]["fid_only"]["ref_n"] = 20
+    assert plan(validate_config(cfg), tmp_path)["per_rule"]["refstats"]["jobs"] == 2

@@ -4,7 +4,7 @@ import json
 import re
 import shlex
 
-from lcwbench.config import train_spec
+from lcwbench.config import evaluate_resources, train_spec
 
 
 def q(obj):
@@ -22,6 +22,11 @@ def res(kind, spec=None):
     if spec is not None and kind == "train":
         base.update(spec["resources"])
     return base
+
+
+def eval_runtime(protocol_key):
+    """The runtime (minutes) of an evaluation job of run ``w.run`` under its ``protocol_key`` protocol."""
+    return lambda w: evaluate_resources(CFG, RUNS[w.run][protocol_key])["runtime"]
 
 
 def common_args():
@@ -49,6 +54,8 @@ def standin_arg():
 REFSTATS = {}
 for _spec in RUNS.values():
     REFSTATS.setdefault(_spec["refstats"], (_spec["dataset"], _spec["data"], _spec["protocol"]))
+    if _spec.get("snapshots"):
+        REFSTATS.setdefault(_spec["snapshot_refstats"], (_spec["dataset"], _spec["data"], _spec["snapshot_protocol"]))
 REF_KEYS = {}
 for _path, (_ds, _data, _proto) in REFSTATS.items():
     _key, _name = _path[len("results/refstats/"):].split("/")

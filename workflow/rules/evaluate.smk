@@ -15,7 +15,7 @@ rule evaluate:
     threads: res("evaluate")["cpus"]
     resources:
         mem_mb=res("evaluate")["mem_mb"],
-        runtime=res("evaluate")["runtime"],
+        runtime=eval_runtime("protocol"),
         gpu=res("evaluate")["gpu"],
     params:
         spec=lambda w: q(train_spec(RUNS[w.run])),
@@ -40,16 +40,27 @@ def snapshot_step(w):
     return step
 
 
-# One snapshot of a run (GLDO Fig. 4: the metric over training), under the run's protocol. The snapshot
-# file is written by the run's training job (listed in its spec), so the job depends on model.pt.
+# One snapshot of a run (GLDO Fig. 4: the metric over training), under the experiment's snapshot_protocol
+# (default: the run's protocol). The snapshot file is written by the run's training job (listed in its
+# spec), so the job depends on model.pt. (`with:` replaces the whole input; params merge by name.)
 use rule evaluate as evaluate_snapshot with:
     wildcard_constraints:
         step=r"[1-9][0-9]*",
+    input:
+        model="results/runs/{run}/model.pt",
+        refstats=lambda w: RUNS[w.run]["snapshot_refstats"],
+        standin=standin_input(),
     output:
         metrics="results/runs/{run}/snapshots/step{step}/metrics.json",
     log:
         "results/logs/evaluate/{run}-step{step}.log",
     benchmark:
         "results/benchmarks/evaluate/{run}-step{step}.tsv"
+    resources:  # `with:` replaces the whole resources
+        mem_mb=res("evaluate")["mem_mb"],
+        runtime=eval_runtime("snapshot_protocol"),
+        gpu=res("evaluate")["gpu"],
     params:
+        protocol_name=lambda w: RUNS[w.run]["snapshot_protocol"],
+        protocol=lambda w: q(CFG["protocols"][RUNS[w.run]["snapshot_protocol"]]),
         snapshot=lambda w: f"--snapshot-step {snapshot_step(w)}",
