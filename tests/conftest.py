@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,20 @@ def reported_csv() -> Path:
     if not REPORTED.is_file():
         pytest.skip(f"reported.csv not found at {REPORTED}")
     return REPORTED
+
+
+def _assert_config_error(cfg: dict, mutate, message: str) -> None:
+    """``mutate`` a copy of ``cfg``; validating it must fail with one line that matches ``message``."""
+    from lcwbench.config import validate_config
+    from lcwbench.errors import LcwbenchError
+
+    bad = copy.deepcopy(cfg)
+    mutate(bad)
+    with pytest.raises(LcwbenchError, match=message) as info:
+        validate_config(bad)
+    assert "\n" not in str(info.value)
+
+
+@pytest.fixture
+def assert_config_error():
+    return _assert_config_error

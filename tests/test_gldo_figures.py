@@ -161,12 +161,8 @@ def test_gldo_figure_config():
         (lambda c: c["figures"]["fig7"].pop("experiments"), r"'experiments' is a required property"),
     ],
 )
-def test_gldo_figure_config_errors(mutate, message):
-    cfg = copy.deepcopy(yaml.safe_load(CFG))
-    mutate(cfg)
-    with pytest.raises(LcwbenchError, match=message) as info:
-        validate_config(cfg)
-    assert "\n" not in str(info.value)
+def test_gldo_figure_config_errors(mutate, message, assert_config_error):
+    assert_config_error(yaml.safe_load(CFG), mutate, message)
 
 
 # ------------------------------------------------------------------------------- Fig. 3: code interpolations
