@@ -92,7 +92,8 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         for key in ("protocol", "snapshot_protocol"):
             if key in exp and exp[key] not in out["protocols"]:
                 defined = ", ".join(out["protocols"])
-                raise LcwbenchError(f"invalid config: {where}['{key}'] names protocol {exp[key]!r}; defined: {defined}")
+                what = "protocol" if key == "protocol" else "snapshot_protocol"
+                raise LcwbenchError(f"invalid config: {where} names {what} {exp[key]!r}; defined: {defined}")
         if "snapshot_protocol" in exp and not exp.get("snapshots"):
             raise LcwbenchError(f"invalid config: {where} has a snapshot_protocol but no snapshots")
         try:

@@ -395,7 +395,7 @@ def test_snapshot_protocol_in_the_config():
     assert "/train-n20-" in gldo["snapshot_refstats"] and "/train-n10-" in gldo["refstats"]
     for mutate, message in [
         (lambda c: c["experiments"]["gldo"].update(snapshot_protocol="nope"),
-         r"\['snapshot_protocol'\] names protocol 'nope'"),
+         r"\['gldo'\] names snapshot_protocol 'nope'"),
         (lambda c: c["experiments"]["glo"].pop("snapshots"), r"\['glo'\] has a snapshot_protocol but no snapshots"),
         (lambda c: c["experiments"].update(glo_too={**c["experiments"]["glo"], "snapshot_protocol": "img"}),
          "snapshots of the same run under different protocols"),
