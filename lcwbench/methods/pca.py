@@ -5,9 +5,10 @@ the method its training set, and the shared training loop then runs without effe
 
 * :meth:`PCA.training_data` receives the whole training set ``x`` (on the device) and ``to_float``; it
   converts ``x`` to float32 numpy in chunks of ``fit_chunk`` rows, fits scikit-learn's ``PCA`` with
-  ``n_components`` components on all of it, stores the mean, the components and their variances as
-  buffers (so ``state_dict``, checkpoints, ``save_model`` and ``load_model`` carry the fit), and returns
-  ``x`` and ``to_float`` unchanged;
+  ``n_components`` components on all of it (or, with ``fit_max`` set, on that many training items drawn
+  at random without replacement by the seeded torch RNG, kept in data-set order), stores the mean,
+  the components and their variances as buffers (so ``state_dict``, checkpoints, ``save_model`` and
+  ``load_model`` carry the fit), and returns ``x`` and ``to_float`` unchanged;
 * :meth:`PCA.build_optimizers` returns no optimiser (there are no parameters) and :meth:`PCA.train_step`
   is a no-op returning ``{"total": 0}``; with ``epochs`` 1 the loop makes one quick pass of no-op steps
   and writes the fitted model like any other method's.
@@ -28,7 +29,10 @@ Defaults and their sources:
   GLO/GLDO (003 L840) [harness choice];
 * svd_solver "auto" (scikit-learn's choice by data size: randomized SVD for large data) with a
   random_state drawn from the seeded torch RNG, so a run's seed fixes the fit [harness choice];
-* epochs 1, batch_size 64 (only the no-op pass of the loop) [harness choice].
+* epochs 1, batch_size 64 (only the no-op pass of the loop) [harness choice];
+* fit_max None (fit on every training item). LSUN bedroom at 64 px (3 M images, 12,288 values each)
+  does not fit in memory as float32, so its experiment sets a subset; the paper does not say how it
+  fitted PCA there [harness choice].
 
 ``latent_dim`` mirrors ``n_components``; ``lr``, ``arch``, ``width`` and ``depth`` are not used.
 """
@@ -57,6 +61,7 @@ class PCAConfig(MethodConfig):
     batch_size: int = 64
     svd_solver: str = "auto"
     fit_chunk: int = 4096  # rows converted to float numpy at a time
+    fit_max: int | None = None  # fit on at most this many training items (a seeded random subset)
 
     def check(self) -> None:
         if self.n_components < 1:
@@ -74,6 +79,8 @@ class PCAConfig(MethodConfig):
             )
         if self.fit_chunk < 1:
             raise LcwbenchError(f"method parameter fit_chunk must be >= 1, got {self.fit_chunk}")
+        if self.fit_max is not None and self.fit_max < 1:
+            raise LcwbenchError(f"method parameter fit_max must be null or >= 1, got {self.fit_max}")
         super().check()
 
 
@@ -117,14 +124,19 @@ class PCA(Method):
     def training_data(
         self, x: torch.Tensor, to_float: Callable[[torch.Tensor], torch.Tensor]
     ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-        """Fit the PCA on the whole training set; the loop then runs no-op steps on ``x`` unchanged."""
+        """Fit the PCA on the training set (all of it, or ``fit_max`` random items); the loop then runs
+        no-op steps on ``x`` unchanged."""
         chunk = self.cfg.fit_chunk
-        data = np.empty((len(x), math.prod(self.sample_shape)), dtype=np.float32)
-        with torch.no_grad():
-            for i in range(0, len(x), chunk):
-                part = to_float(x[i : i + chunk])
-                data[i : i + len(part)] = part.reshape(len(part), -1).float().cpu().numpy()
         seed = int(torch.randint(0, 2**31 - 1, ()).item())
+        rows = None
+        if self.cfg.fit_max is not None and self.cfg.fit_max < len(x):
+            rows = torch.randperm(len(x))[: self.cfg.fit_max].sort().values.to(x.device)
+        n = len(x) if rows is None else len(rows)
+        data = np.empty((n, math.prod(self.sample_shape)), dtype=np.float32)
+        with torch.no_grad():
+            for i in range(0, n, chunk):
+                part = to_float(x[i : i + chunk] if rows is None else x[rows[i : i + chunk]])
+                data[i : i + len(part)] = part.reshape(len(part), -1).float().cpu().numpy()
         self.fit(data, random_state=seed)
         return x, to_float
 
