@@ -21,9 +21,10 @@ from lcwbench.errors import LcwbenchError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
-# dataset parameters that change the images themselves (and so the reference statistics)
+# dataset parameters that change the images themselves or which items form a split (LSUN's holdout), and
+# so the reference statistics
 IMAGE_PARAMS = ("image_size", "crop", "true_dim", "out_dim", "hidden", "gen_seed", "sigma", "negative_slope",
-                "n", "noise", "seed")
+                "n", "noise", "seed", "holdout")
 
 DEFAULTS: dict[str, Any] = {
     "data_root": None,
@@ -96,6 +97,14 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
                 raise LcwbenchError(f"invalid config: {where} names {what} {exp[key]!r}; defined: {defined}")
         if "snapshot_protocol" in exp and not exp.get("snapshots"):
             raise LcwbenchError(f"invalid config: {where} has a snapshot_protocol but no snapshots")
+        if exp["dataset"] == "lsun_bedroom" and not (exp.get("data") or {}).get("holdout"):
+            for key in ("protocol", "snapshot_protocol"):
+                proto = out["protocols"].get(exp.get(key))
+                if proto and "test" in (proto["ref_split"], proto["rec_split"]):
+                    raise LcwbenchError(
+                        f"invalid config: {where}: protocol {exp[key]!r} uses the test split, which "
+                        "lsun_bedroom has only with a hold-out; set data: {holdout: N}"
+                    )
         try:
             for params in sweep_points(exp):
                 make_config(get_method(exp["method"]), params)

@@ -81,6 +81,11 @@ def test_schema_enums_match_registries():
         (lambda c: c.update(seeds="0"), r"config\['seeds'\]: '0' is not of type 'array'"),
         (lambda c: c["fid"].update(extractor="vgg"), r"config\['fid'\]\['extractor'\]: 'vgg' is not one of"),
         (lambda c: c["protocols"]["smoke"].update(n_gen=0), r"config\['protocols'\]\['smoke'\]\['n_gen'\]"),
+        (
+            lambda c: c["experiments"]["smoke_mnist_ae"].update(dataset="lsun_bedroom", data={"image_size": 64}),
+            r"\['smoke_mnist_ae'\]: protocol 'smoke' uses the test split, which lsun_bedroom has only with a "
+            r"hold-out; set data: \{holdout: N\}",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_line(smoke, mutate, message, assert_config_error):
@@ -126,6 +131,8 @@ def test_tag_and_dataset_key():
     assert tag({"lr": 0.001, "latent_dim": 8}) == "latent_dim8_lr0.001"
     assert tag({"lambda_": 1.0}) == "lambda1.0"
     assert dataset_key("celeba", {"crop": 140, "image_size": 64, "max_items": 10}) == "celeba-crop140_image_size64"
+    # LSUN's hold-out changes which records form the train split, so it names the reference set too
+    assert dataset_key("lsun_bedroom", {"holdout": 10, "max_items": 5}) == "lsun_bedroom-holdout10"
     long = tag({f"k{i}": i for i in range(40)})
     assert len(long) <= 80
 

@@ -75,8 +75,12 @@ def test_unknown_name_split_param(tmp_path):
         load_dataset("mnist", "valid", data_root=tmp_path)
     with pytest.raises(LcwbenchError, match="valid splits: train, valid, test"):
         load_dataset("celeba", "val", data_root=tmp_path)
-    with pytest.raises(LcwbenchError, match="valid splits: train$"):
+    with pytest.raises(LcwbenchError, match="valid splits: train, test$"):
+        load_dataset("lsun_bedroom", "val", data_root=tmp_path)
+    with pytest.raises(LcwbenchError, match=r"test split is the last `holdout` records.*set holdout"):
         load_dataset("lsun_bedroom", "test", data_root=tmp_path)
+    with pytest.raises(LcwbenchError, match="lsun_bedroom: parameter holdout must be >= 0, got -1"):
+        load_dataset("lsun_bedroom", holdout=-1, data_root=tmp_path)
     with pytest.raises(LcwbenchError, match="unknown parameter.*bogus.*valid parameters: crop, cache_dir"):
         load_dataset("celeba", bogus=1, data_root=tmp_path)
     with pytest.raises(LcwbenchError, match="valid parameters: true_dim"):
@@ -289,6 +293,43 @@ def test_lsun_bedroom(tmp_path):
     assert torch.equal(fresh.x, d.x)  # key order makes the selection deterministic
     small = load_dataset("lsun_bedroom", data_root=SHARED, max_items=2, image_size=32, cache_dir=False)
     assert small.x.shape == (2, 3, 32, 32)
+
+
+@needs_data
+def test_lsun_bedroom_holdout_splits(tmp_path):
+    """``holdout`` N: test is the last N records in key order, train the records before them."""
+    import lmdb
+
+    from lcwbench.data import lsun
+
+    env = lmdb.open(str(SHARED / lsun.REL), readonly=True, lock=False)
+    with env.begin() as txn:
+        values = [bytes(v) for _, v in txn.cursor()]
+    env.close()
+    entries = len(values)
+    assert entries > 10
+    # Expected pixels, decoded independently of the loader's cursor positioning.
+    decode = lsun._decoder(32)
+
+    def expect(i):
+        return torch.tensor(decode((b"k", values[i])))
+
+    kw = {"data_root": SHARED, "image_size": 32, "cache_dir": tmp_path}
+    # A large hold-out: train is the first 5 records, test starts right after (reached going forward).
+    train = load_dataset("lsun_bedroom", "train", holdout=entries - 5, **kw)
+    assert len(train) == 5
+    assert all(torch.equal(train.x[i], expect(i)) for i in range(5))
+    test = load_dataset("lsun_bedroom", "test", holdout=entries - 5, max_items=3, **kw)
+    assert all(torch.equal(test.x[i], expect(5 + i)) for i in range(3))
+    # A small hold-out: the last 3 records (reached by stepping back from the end).
+    tail = load_dataset("lsun_bedroom", "test", holdout=3, **kw)
+    assert len(tail) == 3 and tail.meta["params"]["holdout"] == 3
+    assert all(torch.equal(tail.x[i], expect(entries - 3 + i)) for i in range(3))
+    # The train split of that setting stops before them; its first items are the LMDB's first.
+    head = load_dataset("lsun_bedroom", "train", holdout=3, max_items=2, **kw)
+    assert torch.equal(head.x[1], expect(1))
+    with pytest.raises(LcwbenchError, match=f"holdout {entries} leaves no training records"):
+        load_dataset("lsun_bedroom", "test", holdout=entries, **kw)
 
 
 # ---------------------------------------------------------------------------------------------- vectors

@@ -3,8 +3,10 @@
 A cache file is ``<cache dir>/<dataset>-<split>-<digest>.pt`` holding ``{"x": uint8 tensor, "key": str}``
 where ``key`` is the JSON of everything that determines the pixels (data set, split, crop, size,
 max_items, resampling, a fingerprint of the source listing) and ``digest`` its SHA-256. Files are
-written atomically and read back with ``torch.load(weights_only=True)``; a stale, corrupt or foreign
-file is ignored and rebuilt. When the cache directory cannot be written, caching is skipped silently
+written atomically and read back with ``torch.load(weights_only=True, mmap=True)``: the pixels stay in
+the page cache until used, so a job that needs a few rows of a large split (the 10,000-image reference
+set of LSUN bedroom's 3 M training images) reads only those. A stale, corrupt or foreign file is
+ignored and rebuilt. When the cache directory cannot be written, caching is skipped silently
 (the reason is recorded in the data set's ``meta``).
 """
 
@@ -50,7 +52,7 @@ def cached_images(
     path = cache_dir / f"{dataset}-{split}-{digest}.pt"
     if path.is_file():
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except Exception:  # any unreadable file is simply rebuilt
             obj = None
         if (

@@ -3,9 +3,17 @@
 Values are encoded images (WebP in the official release, JPEG in some copies); Pillow decodes either.
 Records are taken in key order (LMDB keeps keys sorted bytewise, so the order is deterministic), each
 image converted to RGB, resized so its shorter side is ``image_size`` (default 64; bilinear with
-Pillow's antialiasing, like torchvision's ``Resize``) and centre-cropped to ``image_size``. Only the
-train split exists. Decoded images are cached (see :mod:`lcwbench.data.cache`) keyed by the LMDB's
-path, size and modification time.
+Pillow's antialiasing, like torchvision's ``Resize``) and centre-cropped to ``image_size``. Decoded
+images are cached (see :mod:`lcwbench.data.cache`) keyed by the LMDB's path, size and modification
+time.
+
+Splits. The release has a train LMDB and a 300-image validation LMDB; the papers evaluate
+reconstructions of held-out images (GLDO Table 2 searches codes for 1,000 of them) without saying
+which. The harness holds out the LAST ``holdout`` records of the train LMDB in key order: split
+``test`` is those records and split ``train`` the records before them, so the two never overlap and
+both are fixed by the LMDB alone. ``holdout`` defaults to 0 (train is the whole LMDB and there is no
+test split); an experiment that needs test images sets it in its ``data`` (and then its train split
+is smaller by that much). ``max_items`` keeps the first items of the chosen split.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from lcwbench.data.base import (
     Dataset,
     check_params,
     check_split,
+    int_param,
     manifest_status,
     missing_file_error,
     optional_image_size,
@@ -29,8 +38,8 @@ from lcwbench.data.cache import cache_setting, cached_images
 from lcwbench.data.images import RESAMPLE, center_crop_box, decode_all, to_chw
 from lcwbench.errors import LcwbenchError
 
-SPLITS = ("train",)
-PARAMS = ("cache_dir",)
+SPLITS = ("train", "test")
+PARAMS = ("cache_dir", "holdout")
 DEFAULT_SIZE = 64
 RESAMPLING = "bilinear"
 REL = "lsun/bedroom_train_lmdb"
@@ -62,9 +71,20 @@ def _decoder(size: int):
     return decode
 
 
-def _records(env, n: int):
+def _records(env, start: int, n: int, entries: int):
+    """``n`` records from position ``start`` in key order (``entries`` records in all). A start in the
+    second half is reached by stepping back from the last record, so the held-out tail of a large LMDB
+    costs ``entries - start`` cursor moves, not ``start``."""
     with env.begin(buffers=False) as txn:
         cursor = txn.cursor()
+        if start <= entries - 1 - start:
+            cursor.first()
+            for _ in range(start):
+                cursor.next()
+        else:
+            cursor.last()
+            for _ in range(entries - 1 - start):
+                cursor.prev()
         for i, (key, value) in enumerate(cursor):
             if i >= n:
                 break
@@ -84,6 +104,12 @@ def load(
     size = optional_image_size("lsun_bedroom", image_size) or DEFAULT_SIZE
     max_items = optional_max_items("lsun_bedroom", max_items)
     cache_dir = cache_setting("lsun_bedroom", params.get("cache_dir"))
+    holdout = int_param("lsun_bedroom", "holdout", params.get("holdout", 0), minimum=0)
+    if split == "test" and holdout == 0:
+        raise LcwbenchError(
+            "lsun_bedroom: the test split is the last `holdout` records of the train LMDB; set "
+            "holdout (e.g. data: {holdout: 10000}) in the experiment's data parameters"
+        )
 
     directory = root / REL
     mdb = directory / "data.mdb"
@@ -108,10 +134,16 @@ def load(
             ) from None
         try:
             entries = int(env.stat()["entries"])
-            n = entries if max_items is None else min(entries, max_items)
-            if n == 0:
+            if entries == 0:
                 raise LcwbenchError(f"lsun_bedroom: LMDB {directory} holds no records")
-            records = _records(env, n)
+            if holdout >= entries:
+                raise LcwbenchError(
+                    f"lsun_bedroom: holdout {holdout} leaves no training records; LMDB {directory} "
+                    f"holds {entries}"
+                )
+            start, size_split = (0, entries - holdout) if split == "train" else (entries - holdout, holdout)
+            n = size_split if max_items is None else min(size_split, max_items)
+            records = _records(env, start, n, entries)
             try:
                 return decode_all(records, n, size, _decoder(size))
             finally:
@@ -128,6 +160,7 @@ def load(
         "split": split,
         "image_size": size,
         "max_items": max_items,
+        "holdout": holdout,
         "resample": RESAMPLING,
         "lmdb": str(mdb),
         "lmdb_size": st.st_size,
@@ -140,7 +173,7 @@ def load(
         "n": int(x.shape[0]),
         "shape": list(x.shape[1:]),
         "source": [str(mdb)],
-        "params": {"image_size": size, "max_items": max_items, "resample": RESAMPLING},
+        "params": {"image_size": size, "max_items": max_items, "holdout": holdout, "resample": RESAMPLING},
         "checksum": {
             "data.mdb": "sha256 ok (SHA256SUMS at the data root)"
             if status == "sha256 ok"
