@@ -50,16 +50,26 @@ def standin_arg():
     return f"--standin-weights {STANDIN}" if USE_STANDIN else ""
 
 
-# Reference statistics needed by the configured runs: path -> (dataset, data, protocol).
+# Reference statistics needed by the configured runs: path -> (dataset, data, protocol). A refstats job
+# reads the same split as the training jobs of the runs it serves and may be the first to decode it
+# into the data cache (37 GB for LSUN bedroom at 64 px), so REF_MEM asks for the largest of their
+# training memories (never less than resources.refstats).
 REFSTATS = {}
+REF_MEM = {}
 for _spec in RUNS.values():
-    REFSTATS.setdefault(_spec["refstats"], (_spec["dataset"], _spec["data"], _spec["protocol"]))
-    if _spec.get("snapshots"):
-        REFSTATS.setdefault(_spec["snapshot_refstats"], (_spec["dataset"], _spec["data"], _spec["snapshot_protocol"]))
+    for _path, _proto in ((_spec["refstats"], "protocol"), (_spec.get("snapshot_refstats"), "snapshot_protocol")):
+        if _path is None or (_proto == "snapshot_protocol" and not _spec.get("snapshots")):
+            continue
+        REFSTATS.setdefault(_path, (_spec["dataset"], _spec["data"], _spec[_proto]))
+        REF_MEM[_path] = max(REF_MEM.get(_path, 0), res("train", _spec)["mem_mb"])
 REF_KEYS = {}
 for _path, (_ds, _data, _proto) in REFSTATS.items():
     _key, _name = _path[len("results/refstats/"):].split("/")
     REF_KEYS[(_key, _name[: -len(".npz")])] = (_ds, _data, _proto)
+
+
+def refstats_mem(w):
+    return max(res("refstats")["mem_mb"], REF_MEM[f"results/refstats/{w.dskey}/{w.refname}.npz"])
 
 
 wildcard_constraints:

@@ -29,7 +29,7 @@ rule refstats:
         "results/benchmarks/refstats/{dskey}/{refname}.tsv"
     threads: res("refstats")["cpus"]
     resources:
-        mem_mb=res("refstats")["mem_mb"],
+        mem_mb=refstats_mem,
         runtime=res("refstats")["runtime"],
         gpu=res("refstats")["gpu"],
     params:
