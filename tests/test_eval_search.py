@@ -68,3 +68,25 @@ def test_search_reconstruction_recovers_images_in_the_generators_range(tmp_path:
     m = search_reconstruction_metrics(model, Split(x), protocol, spec, torch.device("cpu"), tmp_path)
     assert m["mse"]["value"] < 1e-6 and m["psnr"]["value"] > 50
     assert m["psnr"]["protocol"]["search"]["loss"] == "l2" and "latent search" in m["psnr"]["protocol"]["definition"]
+    assert 0 < m["psnr"]["search_steps_taken"] <= 3000 and "search_steps_taken" not in m["psnr"]["protocol"]
+
+
+def test_search_steps_taken_do_not_split_a_table_row(tmp_path: Path):
+    """Two seeds whose searches converge after different numbers of steps share one protocol (one row)."""
+    import json
+
+    from lcwbench.tables import summarize
+
+    x = torch.tensor([[0.2, 0.7], [0.9, 0.1]]).reshape(2, 1, 1, 2)
+    protocol = {"search": {"n": 2, "steps": 3000, "lr": 0.05, "loss": "l2"}, "rec_split": "test"}
+    paths, taken = [], []
+    for seed in (0, 1):
+        m = search_reconstruction_metrics(Linear2D(), Split(x), protocol, {"seed": seed, "dataset": "mnist"},
+                                          torch.device("cpu"), tmp_path)
+        taken.append(m["psnr"]["search_steps_taken"])
+        path = tmp_path / f"m{seed}.json"
+        path.write_text(json.dumps({"run": f"r-s{seed}", "dataset": "mnist", "method": "glo", "seed": seed,
+                                    "metrics": {"psnr": m["psnr"]}}))
+        paths.append(path)
+    assert taken[0] != taken[1]  # the premise: the two searches stopped at different steps
+    assert summarize(paths)["protocol_id"].nunique() == 1
