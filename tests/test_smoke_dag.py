@@ -308,7 +308,7 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     figures = tmp_path / "paper_tables" / "figures"
     assert (figures / "smoke_fig4_fmnist.png").stat().st_size > 0
     all_runs = sorted((tmp_path / "results" / "runs").iterdir())
-    assert len(all_runs) == 50
+    assert len(all_runs) == 51
     for run in all_runs:
         figs = figures / "runs" / run.name
         assert (figs / "samples.png").stat().st_size > 0
@@ -318,7 +318,7 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
         if "rec_error" in metrics and not run.name.startswith(("synthetic-", "swissroll-")):  # encoder, images
             assert (figs / "reconstructions.png").exists()
     summary = pd.read_csv(tmp_path / "results" / "summary.csv")
-    assert summary.run.nunique() == 50 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
+    assert summary.run.nunique() == 51 and {"protocol_id", "extractor", "n_gen", "ref_split"} <= set(summary.columns)
 
     # LMGAE: capacity sweeps, U-curves with their CSV, mask trajectories, both tables
     for name in ("lmgae_ucurve_synthetic", "lmgae_ucurve_mnist", "lmgae_mask_trajectories"):
@@ -347,6 +347,7 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     done2 = g2[g2.n_seeds > 0]
     assert set(done2.method) == {"PCA", "GAN", "GLO", "GLDO"} and done2.reproduced_mean.between(3, 60).all()
     assert done2[done2.method == "GLO"].protocol.str.contains("latent search").all()
+    assert set(done2[done2.method == "GLO"].dataset) == {"MNIST", "LSUN-bedroom"}  # LSUN's held-out test split
     g5 = pd.read_csv(tmp_path / "paper_tables" / "gldo_table5.csv")
     assert set(g5[g5.n_seeds > 0].method) == {"GLO", "GLDO", "GLO-GLF", "GLO-TSV", "GLANN"}
     g6 = pd.read_csv(tmp_path / "paper_tables" / "gldo_table6.csv")
