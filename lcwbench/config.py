@@ -93,8 +93,7 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         for key in ("protocol", "snapshot_protocol"):
             if key in exp and exp[key] not in out["protocols"]:
                 defined = ", ".join(out["protocols"])
-                what = "protocol" if key == "protocol" else "snapshot_protocol"
-                raise LcwbenchError(f"invalid config: {where} names {what} {exp[key]!r}; defined: {defined}")
+                raise LcwbenchError(f"invalid config: {where} names {key} {exp[key]!r}; defined: {defined}")
         if "snapshot_protocol" in exp and not exp.get("snapshots"):
             raise LcwbenchError(f"invalid config: {where} has a snapshot_protocol but no snapshots")
         if exp["dataset"] == "lsun_bedroom" and not (exp.get("data") or {}).get("holdout"):
@@ -324,6 +323,17 @@ def refstats_path(cfg: dict[str, Any], dataset: str, data: dict[str, Any] | None
         f"results/refstats/{dataset_key(dataset, data)}/"
         f"{p['ref_split']}-n{n}-{fid['extractor']}-{weights_tag(fid)}.npz"
     )
+
+
+def refstats_users(runs: dict[str, dict[str, Any]]) -> dict[str, list[tuple[dict[str, Any], str]]]:
+    """The reference statistics the runs need: path -> [(run spec, protocol name)] of every evaluation
+    (a run's own, and its snapshots' when it keeps any) that reads it, in run order."""
+    users: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    for spec in runs.values():
+        users.setdefault(spec["refstats"], []).append((spec, spec["protocol"]))
+        if spec.get("snapshots"):
+            users.setdefault(spec["snapshot_refstats"], []).append((spec, spec["snapshot_protocol"]))
+    return users
 
 
 def sweep_points(exp: dict[str, Any]) -> list[dict[str, Any]]:

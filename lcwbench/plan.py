@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lcwbench.config import evaluate_resources, expand_runs
+from lcwbench.config import evaluate_resources, expand_runs, refstats_users
 
 
 def _measured_hours(path: Path) -> float | None:
@@ -56,9 +56,7 @@ def plan(cfg: dict[str, Any], workdir: str | Path = ".") -> dict[str, Any]:
         for step in spec.get("snapshots", []):
             add("evaluate_snapshot", f"{run}@step{step}", evaluate_resources(cfg, spec["snapshot_protocol"]), papers,
                 Path(f"results/benchmarks/evaluate/{run}-step{step}.tsv"))
-    refs = {s["refstats"] for s in runs.values()}
-    refs |= {s["snapshot_refstats"] for s in runs.values() if s.get("snapshots")}
-    for ref in sorted(refs):
+    for ref in sorted(refstats_users(runs)):
         key = ref[len("results/refstats/"):-len(".npz")]
         add("refstats", key, res["refstats"], [], Path(f"results/benchmarks/refstats/{key}.tsv"))
 

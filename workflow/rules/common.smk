@@ -4,7 +4,7 @@ import json
 import re
 import shlex
 
-from lcwbench.config import evaluate_resources, train_spec
+from lcwbench.config import evaluate_resources, refstats_users, train_spec
 
 
 def q(obj):
@@ -56,12 +56,10 @@ def standin_arg():
 # training memories (never less than resources.refstats).
 REFSTATS = {}
 REF_MEM = {}
-for _spec in RUNS.values():
-    for _path, _proto in ((_spec["refstats"], "protocol"), (_spec.get("snapshot_refstats"), "snapshot_protocol")):
-        if _path is None or (_proto == "snapshot_protocol" and not _spec.get("snapshots")):
-            continue
-        REFSTATS.setdefault(_path, (_spec["dataset"], _spec["data"], _spec[_proto]))
-        REF_MEM[_path] = max(REF_MEM.get(_path, 0), res("train", _spec)["mem_mb"])
+for _path, _users in refstats_users(RUNS).items():
+    _spec, _proto = _users[0]
+    REFSTATS[_path] = (_spec["dataset"], _spec["data"], _proto)
+    REF_MEM[_path] = max(res("refstats")["mem_mb"], *(res("train", u)["mem_mb"] for u, _ in _users))
 REF_KEYS = {}
 for _path, (_ds, _data, _proto) in REFSTATS.items():
     _key, _name = _path[len("results/refstats/"):].split("/")
@@ -69,7 +67,7 @@ for _path, (_ds, _data, _proto) in REFSTATS.items():
 
 
 def refstats_mem(w):
-    return max(res("refstats")["mem_mb"], REF_MEM[f"results/refstats/{w.dskey}/{w.refname}.npz"])
+    return REF_MEM[f"results/refstats/{w.dskey}/{w.refname}.npz"]
 
 
 wildcard_constraints:
