@@ -218,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, data=True):
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        sp.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice); the DAG passes the rule's threads")
         if data:
             sp.add_argument("--data-root", default=None)
             sp.add_argument("--download", action="store_true")
@@ -368,9 +370,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def set_threads(n: int | None) -> None:
+    """Limit torch to ``n`` CPU threads, so parallel jobs on one machine do not oversubscribe its cores."""
+    if n is None:
+        return
+    if n < 1:
+        raise LcwbenchError(f"--threads must be >= 1, got {n}")
+    import torch
+
+    torch.set_num_threads(n)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        set_threads(getattr(args, "threads", None))
         args.fn(args)
     except LcwbenchError as exc:
         print(f"lcwbench: error: {exc}", file=sys.stderr)

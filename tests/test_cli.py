@@ -59,3 +59,25 @@ def test_missing_model_for_evaluate(tmp_path):
                    "--out", str(tmp_path / "metrics.json"), "--device", "cpu")
     _one_error_line(res, "model file not found")
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_threads_flag_limits_torch(monkeypatch):
+    """--threads (the DAG passes each rule's threads) reaches torch.set_num_threads before the command runs."""
+    import torch
+
+    from lcwbench import cli
+
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--spec", "{}", "--out-dir", "x", "--threads", "3"])
+    cli.set_threads(args.threads)
+    assert seen == [3]
+    cli.set_threads(parser.parse_args(["train", "--spec", "{}", "--out-dir", "x"]).threads)
+    assert seen == [3]  # no flag: torch keeps its default
+
+
+def test_threads_flag_rejects_zero(tmp_path):
+    spec = {"run": "x", "dataset": "mnist", "data": {}, "method": "ae", "params": {}, "seed": 0}
+    res = lcwbench("train", "--spec", json.dumps(spec), "--out-dir", str(tmp_path / "r"), "--threads", "0")
+    _one_error_line(res, "--threads must be >= 1, got 0")

@@ -29,7 +29,7 @@ rule evaluate:
     shell:
         "lcwbench evaluate --run-dir {params.rundir} --spec {params.spec} --protocol-name {params.protocol_name}"
         " --protocol {params.protocol} --fid {params.fid} --refstats {input.refstats} {params.standin}"
-        " {params.snapshot} {params.common} --out {output.metrics} > {log} 2>&1"
+        " {params.snapshot} {params.common} --threads {threads} --out {output.metrics} > {log} 2>&1"
 
 
 def snapshot_step(w):

@@ -146,7 +146,7 @@ rule run_figures:
         rundir=lambda w: f"results/runs/{w.run}",
         common=common_args(),
     shell:
-        "lcwbench figures --run-dir {params.rundir} --spec {params.spec} --out-dir {output} {params.common} > {log} 2>&1"
+        "lcwbench figures --run-dir {params.rundir} --spec {params.spec} --out-dir {output} {params.common} --threads {threads} > {log} 2>&1"
 
 
 rule latent_figure:
@@ -172,7 +172,7 @@ rule latent_figure:
         common=common_args(),
     shell:
         "lcwbench latent-figure --panels {params.panels} --dataset {params.dataset} --split {params.split}"
-        " --n {params.n} --out {output} {params.common} > {log} 2>&1"
+        " --n {params.n} --out {output} {params.common} --threads {threads} > {log} 2>&1"
 
 
 rule ucurve:
@@ -270,7 +270,7 @@ rule comparison_figure:
     shell:
         "lcwbench comparison-figure --kind {params.kind} --models {params.models} --metrics {params.metrics}"
         " --dataset {params.dataset} --data {params.data} --split {params.split} --n {params.n} --seed {params.seed}"
-        " {params.title} --out {output.png} {params.common} > {log} 2>&1"
+        " {params.title} --out {output.png} {params.common} --threads {threads} > {log} 2>&1"
 
 
 rule metric_figure:

@@ -45,4 +45,4 @@ rule refstats:
         common=common_args(),
         standin=standin_arg(),
     shell:
-        "lcwbench refstats {params.args} {params.standin} {params.common} --out {output} > {log} 2>&1"
+        "lcwbench refstats {params.args} {params.standin} {params.common} --threads {threads} --out {output} > {log} 2>&1"

@@ -30,4 +30,4 @@ rule train:
         base=lambda w, input: f"--base-model {input.base[0]}" if input.base else "",
     shell:
         "lcwbench train --spec {params.spec} --out-dir {params.outdir} --checkpoint-every {params.every}"
-        " --precision {params.precision} {params.base} {params.common} > {log} 2>&1"
+        " --precision {params.precision} {params.base} {params.common} --threads {threads} > {log} 2>&1"
