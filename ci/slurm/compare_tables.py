@@ -1,6 +1,9 @@
 """Compare two rendered paper tables (paper_tables/<table>.csv), e.g. from a Slurm run and a local run.
 
     python ci/slurm/compare_tables.py SLURM.csv LOCAL.csv [--rtol 0] [--atol 0]
+    python ci/slurm/compare_tables.py SLURM_DIR LOCAL_DIR      # every top-level *.csv of two paper_tables/
+
+Given two directories, both must hold the same table files, and each pair must agree.
 
 Rows are matched on the cell key (paper, table, dataset, method, metric, setting, protocol_id);
 every other column must agree: numbers within the tolerances (exact by default: the same seeds on
@@ -10,6 +13,7 @@ per difference otherwise, 2 when a file cannot be read.
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -69,6 +73,32 @@ def compare(a, b, rtol=0.0, atol=0.0):
     return problems
 
 
+def compare_files(first, second, rtol, atol):
+    problems = compare(load(first), load(second), rtol, atol)
+    for line in problems:
+        print(f"compare_tables: {line}", file=sys.stderr)
+    if problems:
+        print(f"compare_tables: {first} and {second} differ ({len(problems)} difference(s))", file=sys.stderr)
+    return not problems
+
+
+def compare_dirs(first, second, rtol, atol):
+    names = {p.name for p in Path(first).glob("*.csv")}, {p.name for p in Path(second).glob("*.csv")}
+    ok = True
+    for only, where in ((names[0] - names[1], second), (names[1] - names[0], first)):
+        for name in sorted(only):
+            print(f"compare_tables: {name} is missing from {where}", file=sys.stderr)
+            ok = False
+    if not names[0] | names[1]:
+        print(f"compare_tables: no tables (*.csv) in {first} or {second}", file=sys.stderr)
+        return False
+    for name in sorted(names[0] & names[1]):
+        ok = compare_files(Path(first) / name, Path(second) / name, rtol, atol) and ok
+    if ok:
+        print(f"compare_tables: {first} and {second} agree ({len(names[0])} tables)")
+    return ok
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("first")
@@ -76,16 +106,11 @@ def main(argv=None):
     ap.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for numbers (default 0)")
     ap.add_argument("--atol", type=float, default=0.0, help="absolute tolerance for numbers (default 0)")
     args = ap.parse_args(argv)
-    a, b = load(args.first), load(args.second)
-    problems = compare(a, b, args.rtol, args.atol)
-    if problems:
-        for line in problems:
-            print(f"compare_tables: {line}", file=sys.stderr)
-        print(
-            f"compare_tables: {args.first} and {args.second} differ ({len(problems)} difference(s))",
-            file=sys.stderr,
-        )
+    if Path(args.first).is_dir() and Path(args.second).is_dir():
+        return 0 if compare_dirs(args.first, args.second, args.rtol, args.atol) else 1
+    if not compare_files(args.first, args.second, args.rtol, args.atol):
         return 1
+    a = load(args.first)
     print(f"compare_tables: {args.first} and {args.second} agree ({len(a)} rows, {len(a.columns)} columns)")
     return 0
 
