@@ -22,9 +22,13 @@ if not config:
     configfile: "config/config.yaml"
 
 
+# Inside a cluster job Snakemake reads this file again (twice per job with the Slurm plugin) for a
+# config the submitting process has checked: skip the checks that import every method, and torch
+# with them (about 2 s each time here).
+_check = not workflow.remote_exec
 try:
-    CFG = validate_config(config)
-    RUNS = expand_runs(CFG)
+    CFG = validate_config(config, check_methods=_check)
+    RUNS = expand_runs(CFG, check_methods=_check)
 except LcwbenchError as exc:
     sys.exit(f"lcwbench: error: {exc}")
 

@@ -56,12 +56,14 @@ def _schema() -> dict:
     return yaml.safe_load(SCHEMA.read_text())
 
 
-def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Check ``cfg`` against the schema and the registries; return it with defaults filled in."""
-    import jsonschema
+def validate_config(cfg: dict[str, Any], check_methods: bool = True) -> dict[str, Any]:
+    """Check ``cfg`` against the schema and the registries; return it with defaults filled in.
 
-    from lcwbench.data import DATASETS
-    from lcwbench.methods import get_method, make_config, method_names
+    ``check_methods=False`` skips the checks that need the method registry (every method's parameters,
+    the figures' methods), which imports torch; the result is the same. For the Snakemake processes
+    inside cluster jobs, which re-read the Snakefile of a config the submitting process has checked.
+    """
+    import jsonschema
 
     if not isinstance(cfg, dict):
         raise LcwbenchError(f"config must be a mapping, got {type(cfg).__name__}")
@@ -72,8 +74,12 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         err = errors[0]
         where = _where(list(err.absolute_path))
         if err.validator == "enum" and err.absolute_path and err.absolute_path[-1] == "method":
+            from lcwbench.methods import method_names
+
             msg = f"unknown method {err.instance!r} at {where}; valid: {', '.join(method_names())}"
         elif err.validator == "enum" and err.absolute_path and err.absolute_path[-1] == "dataset":
+            from lcwbench.data import DATASETS
+
             msg = f"unknown dataset {err.instance!r} at {where}; valid: {', '.join(DATASETS)}"
         elif err.validator == "additionalProperties":
             allowed = sorted(err.schema.get("properties", {}))
@@ -104,6 +110,10 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
                         f"invalid config: {where}: protocol {exp[key]!r} uses the test split, which "
                         "lsun_bedroom has only with a hold-out; set data: {holdout: N}"
                     )
+        if not check_methods:
+            continue
+        from lcwbench.methods import get_method, make_config
+
         try:
             for params in sweep_points(exp):
                 make_config(get_method(exp["method"]), params)
@@ -111,10 +121,12 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
             raise LcwbenchError(f"invalid config: {where}: {exc}") from None
     for name, fig in out["figures"].items():
         if fig["kind"] in ("metric_comparison", "interpolation_strips", "training_curve"):
-            _check_metric_figure(name, fig, out)
+            if check_methods:
+                _check_metric_figure(name, fig, out)
             continue
         if fig["kind"] in COMPARISON_KINDS:
-            _check_comparison_figure(name, fig, out)
+            if check_methods:
+                _check_comparison_figure(name, fig, out)
             continue
         if fig["kind"] != "latent_comparison":
             _check_sweep_figure(name, fig, out)
@@ -349,11 +361,16 @@ def _core_name(exp: dict[str, Any], params: dict[str, Any], base_core: str | Non
     return core if base_core is None else f"{core}-on-{base_core}"
 
 
-def _base_core(cfg: dict[str, Any], exp_name: str, exp: dict[str, Any]) -> str | None:
-    """The run-name core of the autoencoder a stage-2 experiment (``base:``) is trained on."""
-    from lcwbench.methods import get_method
+def _base_core(cfg: dict[str, Any], exp_name: str, exp: dict[str, Any], check_methods: bool = True) -> str | None:
+    """The run-name core of the autoencoder a stage-2 experiment (``base:``) is trained on.
+    ``check_methods=False`` trusts ``base:`` instead of asking the method registry whether the method
+    needs one (see validate_config)."""
+    if check_methods:
+        from lcwbench.methods import get_method
 
-    needs = getattr(get_method(exp["method"]), "needs_base", False)
+        needs = getattr(get_method(exp["method"]), "needs_base", False)
+    else:
+        needs = bool(exp.get("base"))
     where = f"config['experiments'][{exp_name!r}]"
     if not exp.get("base"):
         if needs:
@@ -373,16 +390,17 @@ def _base_core(cfg: dict[str, Any], exp_name: str, exp: dict[str, Any]) -> str |
     return _core_name(base, base.get("params") or {}, None)
 
 
-def expand_runs(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def expand_runs(cfg: dict[str, Any], check_methods: bool = True) -> dict[str, dict[str, Any]]:
     """All runs of the config: ``{run_name: spec}``. Specs are plain JSON-able dicts.
 
     An experiment with ``sweep`` expands into one run per sweep point and seed; its table cells take
     the point with the best mean FID (as the LCW paper's grid search did). An experiment with
     ``base`` (the Latent Trick) trains on the base experiment's run of the same seed.
+    ``check_methods``: as in validate_config.
     """
     runs: dict[str, dict[str, Any]] = {}
     for exp_name, exp in cfg["experiments"].items():
-        base_core = _base_core(cfg, exp_name, exp)
+        base_core = _base_core(cfg, exp_name, exp, check_methods)
         seeds = exp.get("seeds", cfg["seeds"])
         if base_core is not None:
             missing = sorted(set(seeds) - set(cfg["experiments"][exp["base"]].get("seeds", cfg["seeds"])))

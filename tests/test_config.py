@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,28 @@ def smoke():
 def test_shipped_configs_are_valid(name):
     cfg = load_config(ROOT / "config" / name)
     assert expand_runs(cfg)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")) + [ROOT / "ci" / "slurm" / "tiny.yaml"],
+                         ids=lambda p: p.name)
+def test_unchecked_validation_gives_the_same_config_and_runs(path):
+    """What the Snakefile does inside cluster jobs (check_methods=False) fills in the same config and
+    expands the same runs as the full validation, for every shipped config."""
+    raw = yaml.safe_load(path.read_text())
+    full = validate_config(copy.deepcopy(raw))
+    fast = validate_config(copy.deepcopy(raw), check_methods=False)
+    assert fast == full
+    assert expand_runs(fast, check_methods=False) == expand_runs(full)
+
+
+def test_unchecked_validation_imports_no_torch():
+    code = (
+        "import sys, yaml; from lcwbench.config import validate_config, expand_runs; "
+        f"c = validate_config(yaml.safe_load(open({str(ROOT / 'config' / 'smoke.yaml')!r})), check_methods=False); "
+        "assert expand_runs(c, check_methods=False); print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_schema_enums_match_registries():
