@@ -8,6 +8,9 @@ trained; then a dry run must find nothing to do. Last, `snakemake --report repor
 and headless Chromium opens the report and views every result as a user would (needs `chromium` on
 PATH: `bash ci/report/install_chromium.sh`; without it that part skips, unless
 LCWBENCH_REQUIRE_CHROMIUM=1 makes it fail).
+
+LCWBENCH_SMOKE_TABLES_OUT=DIR copies the run's paper_tables/ to DIR (replacing it), for .ci/run's Slurm
+stage to compare against.
 """
 
 from __future__ import annotations
@@ -388,6 +391,11 @@ def test_smoke_dag_end_to_end(tmp_path, shared_data):
     assert set(pd.read_csv(figures / "geng_ablation_mnist.csv").label) == {"Without BN", "With BN", "BN+Regularizer"}
 
     assert "Nothing to be done" in snakemake(tmp_path, shared_data, "-n")
+    # .ci/run compares these tables with the same DAG run through Slurm (ci/slurm/check.sh)
+    keep = os.environ.get("LCWBENCH_SMOKE_TABLES_OUT")
+    if keep:
+        shutil.rmtree(keep, ignore_errors=True)
+        shutil.copytree(tmp_path / "paper_tables", keep)
 
     # the report: tables, figures and per-run figures with captions that state the protocol, in Chromium
     snakemake(tmp_path, shared_data, "--report", str(tmp_path / "report.html"))
