@@ -74,12 +74,15 @@ def compare(a, b, rtol=0.0, atol=0.0):
 
 
 def compare_files(first, second, rtol, atol):
-    problems = compare(load(first), load(second), rtol, atol)
+    """The first table, read, when the two agree; None (differences printed) otherwise."""
+    a = load(first)
+    problems = compare(a, load(second), rtol, atol)
     for line in problems:
         print(f"compare_tables: {line}", file=sys.stderr)
     if problems:
         print(f"compare_tables: {first} and {second} differ ({len(problems)} difference(s))", file=sys.stderr)
-    return not problems
+        return None
+    return a
 
 
 def compare_dirs(first, second, rtol, atol):
@@ -93,7 +96,7 @@ def compare_dirs(first, second, rtol, atol):
         print(f"compare_tables: no tables (*.csv) in {first} or {second}", file=sys.stderr)
         return False
     for name in sorted(names[0] & names[1]):
-        ok = compare_files(Path(first) / name, Path(second) / name, rtol, atol) and ok
+        ok = compare_files(Path(first) / name, Path(second) / name, rtol, atol) is not None and ok
     if ok:
         print(f"compare_tables: {first} and {second} agree ({len(names[0])} tables)")
     return ok
@@ -108,9 +111,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if Path(args.first).is_dir() and Path(args.second).is_dir():
         return 0 if compare_dirs(args.first, args.second, args.rtol, args.atol) else 1
-    if not compare_files(args.first, args.second, args.rtol, args.atol):
+    a = compare_files(args.first, args.second, args.rtol, args.atol)
+    if a is None:
         return 1
-    a = load(args.first)
     print(f"compare_tables: {args.first} and {args.second} agree ({len(a)} rows, {len(a.columns)} columns)")
     return 0
 
