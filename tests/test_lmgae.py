@@ -41,6 +41,21 @@ def test_schedule_unit_r_matches_the_repo_formula():
     assert schedule_r(100) == 10000  # capped
 
 
+def test_schedule_unit_r_with_scaled_constants_and_the_override():
+    # a 5x faster slope and a slower small-M unit: 270 up to M = 20, then floor(22.5 M)
+    assert schedule_r(16, small=270, per_dim=22.5) == 270
+    assert schedule_r(21, small=270, per_dim=22.5) == 472  # floor(472.5)
+    assert schedule_r(32, small=270, per_dim=22.5) == 720
+    assert schedule_r(24, small=270, switch=30, per_dim=22.5) == 270
+    params = {**TINY, "schedule_r_small": 270, "schedule_r_per_dim": 22.5}
+    assert build_method("lmgae", {**params, "latent_dim": 24}, VEC).r == 540
+    assert build_method("lmgae", {**params, "latent_dim": 8}, VEC).r == 270
+    assert build_method("lmgae", {**params, "latent_dim": 24, "schedule_r": 100}, VEC).r == 100
+    assert build_method("lmgae", {**TINY, "latent_dim": 24}, VEC).r == 2700  # the [repo] default
+    with pytest.raises(LcwbenchError, match="schedule_r_per_dim"):
+        build_method("lmgae", {**TINY, "latent_dim": 24, "schedule_r_per_dim": 0}, VEC)
+
+
 def test_mask_parameterisation_c_poly_and_active_dims():
     torch.manual_seed(0)
     m = build_method("lmgae", {**TINY, "latent_dim": 4, "schedule_r": 10, "poly_max": 1.0}, VEC)

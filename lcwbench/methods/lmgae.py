@@ -30,8 +30,10 @@ parameter.
 * Schedule [repo L323, L343, L377-390]: ``c_poly`` starts at ``poly_init / M`` (poly_init 2), doubles
   every ``4 r`` steps up to ``poly_max`` (2048), and at step ``5 r`` the auto-encoder and mask learning
   rates are divided by ``lr_drop`` (5), where ``r = 75`` if M <= 20 else ``min(10000, floor(1125 M / 10))``.
-  ``schedule_r`` overrides r for every M (a sweep that compares capacities can then share one
-  schedule) [harness parameter].
+  The four constants of that formula are parameters (``schedule_r_small`` 75, ``schedule_r_switch`` 20,
+  ``schedule_r_per_dim`` 112.5, ``schedule_r_max`` 10000), so a shorter run can scale the [repo]
+  schedule and keep its shape: larger capacities get a slower schedule. ``schedule_r`` overrides r for
+  every M (a sweep that compares capacities can then share one schedule) [harness parameters].
 * Reconstruction, optimiser, nets and the other defaults: as :mod:`lcwbench.methods.wae_gan`.
 
 Evaluation: ``active_dims``; ``offdiag_cov`` over the active dimensions only (the paper's Table 2
@@ -68,6 +70,10 @@ class LMGAEConfig(WAEGANConfig):
     poly_max: float = 2048.0
     lr_drop: float = 5.0
     schedule_r: int | None = None
+    schedule_r_small: int = 75
+    schedule_r_switch: int = 20
+    schedule_r_per_dim: float = 112.5
+    schedule_r_max: int = 10000
     mask_warmup_steps: int = 0
 
     def check(self) -> None:
@@ -78,6 +84,11 @@ class LMGAEConfig(WAEGANConfig):
             raise LcwbenchError(f"method parameter mask_warmup_steps must be >= 0, got {self.mask_warmup_steps}")
         if self.schedule_r is not None and self.schedule_r < 1:
             raise LcwbenchError(f"method parameter schedule_r must be >= 1, got {self.schedule_r}")
+        if self.schedule_r_small < 1 or self.schedule_r_max < 1 or not self.schedule_r_per_dim > 0:
+            raise LcwbenchError(
+                "method parameters schedule_r_small and schedule_r_max must be >= 1 and schedule_r_per_dim > 0, "
+                f"got {self.schedule_r_small}, {self.schedule_r_max}, {self.schedule_r_per_dim}"
+            )
         if not 0 <= self.alpha_init_min < self.alpha_init_max:
             raise LcwbenchError(
                 "method parameters need 0 <= alpha_init_min < alpha_init_max, "
@@ -87,9 +98,11 @@ class LMGAEConfig(WAEGANConfig):
             raise LcwbenchError("method parameters alpha_init_max, lr_drop and mask_lr_mult must be > 0")
 
 
-def schedule_r(latent_dim: int) -> int:
-    """The [repo]'s schedule unit r for model capacity ``latent_dim``."""
-    return 75 if latent_dim <= 20 else min(10000, math.floor(1125 * latent_dim / 10))
+def schedule_r(
+    latent_dim: int, small: int = 75, switch: int = 20, per_dim: float = 112.5, cap: int = 10000
+) -> int:
+    """The schedule unit r for model capacity ``latent_dim``; the defaults are the [repo]'s formula."""
+    return small if latent_dim <= switch else max(1, min(cap, math.floor(per_dim * latent_dim)))
 
 
 @register
@@ -103,7 +116,9 @@ class LMGAE(WAEGAN):
         lo, hi = cfg.alpha_init_min, cfg.alpha_init_max
         self.alpha = nn.Parameter(lo + torch.rand(cfg.latent_dim) * (hi - lo))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
-        self.r = cfg.schedule_r or schedule_r(cfg.latent_dim)
+        self.r = cfg.schedule_r or schedule_r(
+            cfg.latent_dim, cfg.schedule_r_small, cfg.schedule_r_switch, cfg.schedule_r_per_dim, cfg.schedule_r_max
+        )
 
     def mask(self) -> torch.Tensor:
         return 1 - torch.exp(-self.alpha)
